@@ -1,0 +1,39 @@
+# repalign-edu: two commands.
+#   make lab    -> create .venv, install the project, open JupyterLab on lessons/
+#   make test   -> create/update .venv, run package tests + every lesson under nbval
+# Headless form of `make lab`: `make lessons` executes every lesson and writes
+# build/lessons/*.ipynb and build/lessons/*.html.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+# Numba's on-disk cache goes to a fresh directory for every test run.
+NUMBA_THREADS ?= 2
+
+.PHONY: lab lessons test venv clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab lessons/
+
+lessons: $(STAMP)
+	mkdir -p build/lessons
+	NUMBA_NUM_THREADS=$(NUMBA_THREADS) $(VENV)/bin/jupyter nbconvert --to notebook --execute \
+		--ExecutePreprocessor.timeout=600 --output-dir build/lessons lessons/*.ipynb
+	$(VENV)/bin/jupyter nbconvert --to html --output-dir build/lessons build/lessons/*.ipynb
+
+test: $(STAMP)
+	NUMBA_CACHE_DIR=$$(mktemp -d) NUMBA_NUM_THREADS=$(NUMBA_THREADS) \
+	REPALIGN_EDU_CACHE=$$(mktemp -d) \
+		$(PY) -m pytest -n 2 --dist loadscope tests lessons --nbval-lax --nbval-cell-timeout=300
+
+clean:
+	rm -rf build $(VENV)
