@@ -30,8 +30,10 @@ lessons: $(STAMP)
 		--ExecutePreprocessor.timeout=600 --output-dir build/lessons lessons/*.ipynb
 	$(VENV)/bin/jupyter nbconvert --to html --output-dir build/lessons build/lessons/*.ipynb
 
+# Two pytest workers share the 2 cores: one BLAS thread each avoids oversubscription
+# (OpenBLAS spinning threads otherwise slow small products by 100x).
 test: $(STAMP)
-	NUMBA_CACHE_DIR=$$(mktemp -d) NUMBA_NUM_THREADS=$(NUMBA_THREADS) \
+	NUMBA_CACHE_DIR=$$(mktemp -d) NUMBA_NUM_THREADS=$(NUMBA_THREADS) OPENBLAS_NUM_THREADS=1 \
 	REPALIGN_EDU_CACHE=$$(mktemp -d) \
 		$(PY) -m pytest -n 2 --dist loadscope tests lessons --nbval-lax --nbval-cell-timeout=300
 
