@@ -8,6 +8,7 @@ Sub-modules hold the rest: ``data`` (digits and the model zoo), ``plotting``,
 """
 from .kernels import centering_matrix, gram_matrix, median_heuristic
 from .measures import cka, distance_alignment, hsic, kernel_alignment, mmd2, mutual_knn
+from .independence import hsic_test
 
 __all__ = [
     "centering_matrix",
@@ -15,6 +16,7 @@ __all__ = [
     "distance_alignment",
     "gram_matrix",
     "hsic",
+    "hsic_test",
     "kernel_alignment",
     "median_heuristic",
     "mmd2",

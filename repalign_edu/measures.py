@@ -32,16 +32,25 @@ from .kernels import TRANSLATION_INVARIANT, resolve_kernel, split_sigma
 
 
 # --------------------------------------------------------------------------- helpers
-def _center(A: np.ndarray) -> np.ndarray:
-    """Subtract column means (computed in float64); keep the input dtype."""
+def _center(A: np.ndarray, keep_dtype: bool = False) -> np.ndarray:
+    """Subtract column means, in float64.
+
+    The result is float64 unless ``keep_dtype`` (the cuda backend, which may
+    compute in the input's float32): then the centred values are rounded
+    back to the input dtype, which is harmless because centring has already
+    removed the large mean that float32 could not resolve.
+    """
     A64 = A.astype(np.float64, copy=False)
-    return (A64 - A64.mean(axis=0)).astype(A.dtype, copy=False)
+    Ac = A64 - A64.mean(axis=0)
+    return Ac.astype(A.dtype, copy=False) if keep_dtype else Ac
 
 
-def _prepare(X, Y, kernel, sigma, degree, gamma, coef0, *, centered, variance_for=None):
+def _prepare(X, Y, kernel, sigma, degree, gamma, coef0, *, centered, variance_for=None,
+             backend_name="cpu"):
     """Validate, resolve both kernels and centre features where allowed.
 
     ``variance_for`` names a measure that is undefined at zero variance (CKA, KA).
+    Centred features are float64 except on the cuda backend (see :func:`_center`).
     """
     X, Y = as_pair(X, Y)
     if variance_for:
@@ -50,7 +59,8 @@ def _prepare(X, Y, kernel, sigma, degree, gamma, coef0, *, centered, variance_fo
     kx = resolve_kernel(kernel, X, sx, degree=degree, gamma=gamma, coef0=coef0, name="sigma")
     ky = resolve_kernel(kernel, Y, sy, degree=degree, gamma=gamma, coef0=coef0, name="sigma")
     if kernel in TRANSLATION_INVARIANT or (kernel == "linear" and centered):
-        X, Y = _center(X), _center(Y)
+        keep = backend_name == "cuda"
+        X, Y = _center(X, keep), _center(Y, keep)
     return X, Y, kx, ky
 
 
@@ -158,7 +168,8 @@ def kernel_alignment(X, Y, kernel: str = "linear", *, centered: bool = False, si
         return cka(X, Y, kernel, sigma=sigma, degree=degree, gamma=gamma, coef0=coef0,
                    backend=backend)
     name = resolve_backend(backend)
-    X, Y, kx, ky = _prepare(X, Y, kernel, sigma, degree, gamma, coef0, centered=False)
+    X, Y, kx, ky = _prepare(X, Y, kernel, sigma, degree, gamma, coef0, centered=False,
+                            backend_name=name)
     if name == "numpy":
         K, L = numpy_ref.grams(X.astype(np.float64), Y.astype(np.float64), kx, ky)
         num, a, b = float(np.sum(K * L)), float(np.sum(K * K)), float(np.sum(L * L))
@@ -208,7 +219,8 @@ def hsic(X, Y, kernel: str = "linear", *, estimator: str = "biased", sigma=None,
     check_option(estimator, ESTIMATORS, "estimator")
     unbiased = estimator == "unbiased"
     name = resolve_backend(backend)
-    X, Y, kx, ky = _prepare(X, Y, kernel, sigma, degree, gamma, coef0, centered=True)
+    X, Y, kx, ky = _prepare(X, Y, kernel, sigma, degree, gamma, coef0, centered=True,
+                            backend_name=name)
     if unbiased:
         check_min_samples(X.shape[0], 4, "unbiased HSIC estimator")
     if name == "numpy":
@@ -257,7 +269,7 @@ def cka(X, Y, kernel: str = "linear", *, debiased: bool = False, sigma=None, deg
     """
     name = resolve_backend(backend)
     X, Y, kx, ky = _prepare(X, Y, kernel, sigma, degree, gamma, coef0, centered=True,
-                            variance_for="CKA")
+                            variance_for="CKA", backend_name=name)
     if debiased:
         check_min_samples(X.shape[0], 4, "debiased CKA (unbiased HSIC estimator)")
     if name == "numpy":
@@ -378,8 +390,8 @@ def distance_alignment(X, Y, *, backend: str = "auto") -> float:
     """
     name = resolve_backend(backend)
     X, Y = as_pair(X, Y)
-    X = _center(X).astype(np.float64)
-    Y = _center(Y).astype(np.float64)
+    X = _center(X)
+    Y = _center(Y)
     if name == "numpy":
         return numpy_ref.distance_alignment(X, Y)
     matmul = get_backend(name).matmul

@@ -1,243 +1,559 @@
 """Numba CPU-parallel backend: tiled, streaming kernels.
 
+Interface (shared with :mod:`.cuda`): ``gram_stats``, ``kernel_sum``,
+``knn_sets``, ``matmul``; plus ``knn_overlap`` and ``permuted_sums`` (used by
+:func:`repalign_edu.hsic_test`).
+
 Design rules (see lesson 07):
 
-* No n x n matrix is ever allocated.  Kernel values are produced one row
-  against one column tile at a time (tile = ``TILE`` columns) and reduced at
-  once; extra memory is O(n (d_X + d_Y) + TILE).
-* ``prange`` runs over fixed-size blocks of rows.  Each block writes its
-  partial sums into its own slot (``partial[b] = ...``, never ``+=`` on a
-  shared element), and the slots are added serially afterwards, so the
-  result is bitwise identical for any NUMBA_NUM_THREADS.
-* All accumulation is in float64; no fastmath.
+* **No n x n matrix is ever allocated.**  The sample is cut into tiles of
+  ``TILE`` rows.  A pair of tiles (I, J) is processed ``ROWS`` rows at a
+  time: the ``ROWS x TILE`` block of inner products is formed in a small
+  buffer, turned into kernel values in place and reduced at once.  Extra
+  memory is O(n (d_X + d_Y)) for the transposed copies and row statistics,
+  plus 4 * TILE float64 per tile pair of a step (at most 16 MiB).
+* **Symmetry.**  K and L are symmetric, so only tile pairs with I <= J are
+  visited; an off-diagonal pair counts twice in the scalar sums and gives
+  both row sums (for tile I) and column sums (for tile J).
+* **Bitwise determinism for any NUMBA_NUM_THREADS.**  Nothing depends on
+  which thread runs what:
+
+  - each tile pair writes its own slots (``slots[q] = ...``, never ``+=`` on
+    a shared element): its scalar sums, and its partial row and column sums
+    in a buffer of ``PAIRS_PER_STEP`` pairs;
+  - after each step of at most ``PAIRS_PER_STEP`` pairs (one parallel loop
+    and one barrier), the partial row sums are added into the n-vectors
+    serially, in pair order; the scalar slots are added serially at the end;
+  - within a tile pair the order of every floating-point operation is fixed;
+  - k-NN lists are owned by their row (one thread scans all columns of a row
+    in order), and permutation statistics by their permutation;
+  - small problems run on one thread (``SERIAL_WORK``), which by the above
+    gives the same bits.
+
+* All accumulation is in float64; no fastmath.  Inner products and squared
+  norms are plain ``sum_f a_f b_f`` in feature order (so a row's squared
+  distance to itself is exactly 0), and kernel values agree with the NumPy
+  reference to rounding.
+
+Inner products use a small register-blocked "outer product" micro-kernel
+(``_dots``): for each feature f it updates ``ROWS`` rows of the output with
+one contiguous row of the transposed tile, a loop that LLVM vectorises.
+The Gaussian and Laplacian kernels use ``_exp_neg``, a branch-free exp
+accurate to about 1 ulp that LLVM also vectorises (a call to libm's exp
+would keep the loop scalar).  Each parallel kernel has a single ``prange``
+loop whose body calls a plain ``njit`` function, which keeps Numba's compile
+time down (the compiled code is cached on disk).
 """
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
+import numba
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from .stats import GramStats
 
-#: columns per tile and rows per prange block
-TILE = 256
-BLOCK = 64
+#: rows (and columns) per tile.  It fixes the summation order, so it is a
+#: constant, not a tuning knob chosen from the machine.
+TILE = 128
+#: rows of a tile processed together by the inner-product micro-kernel
+ROWS = 4
+#: tile pairs per parallel step of ``gram_stats`` (their partial row/column
+#: sums take 4 * TILE * 8 bytes each: 16 MiB per step)
+PAIRS_PER_STEP = 4096
+
+#: calls with less work than this (about n^2 (d_X + d_Y) / 2 multiply-adds)
+#: run on one thread: waking the thread pool would cost more than it saves,
+#: and far more on a busy machine.  One thread gives bitwise the same result.
+SERIAL_WORK = 1 << 24
 
 _CACHE = True
 
 
-@njit(inline="always", cache=_CACHE)
-def _kval(code, dot, sq, a, c0, deg):
-    # code: 0 linear, 1 rbf, 2 laplacian, 3 polynomial (see kernels.KERNELS)
-    if code == 0:
-        return dot
-    if code == 1:
-        return math.exp(-a * sq)
-    if code == 2:
-        return math.exp(-a * math.sqrt(sq))
-    return (a * dot + c0) ** deg
+@contextmanager
+def _threads_for(work: float):
+    """Run the enclosed Numba call on one thread when ``work`` is small."""
+    if work >= SERIAL_WORK:
+        yield
+        return
+    old = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
 
 
-@njit(inline="always", cache=_CACHE)
-def _tile_values(X, XT, nx, i, j0, j1, code, a, c0, deg, out):
-    """out[j - j0] = k(x_i, x_j) for j in [j0, j1); vectorises over j."""
-    d = X.shape[1]
+# --------------------------------------------------------------------------- building blocks
+@njit(cache=_CACHE)
+def _dots(A, i0, nr, BT, j0, j1, out):
+    """out[r, t] = <a_{i0+r}, b_{j0+t}> for r < nr <= ROWS and t < j1 - j0.
+
+    ``BT`` is B transposed (features x samples, C-contiguous).  Rows r >= nr
+    repeat row i0 + nr - 1 so the unrolled loop always runs ROWS rows; their
+    results are ignored by the callers.
+    """
     w = j1 - j0
+    ia = i0
+    ib = i0 + min(1, nr - 1)
+    ic = i0 + min(2, nr - 1)
+    id_ = i0 + min(3, nr - 1)
+    o0 = out[0, :w]
+    o1 = out[1, :w]
+    o2 = out[2, :w]
+    o3 = out[3, :w]
     for t in range(w):
-        out[t] = 0.0
-    for f in range(d):
-        xf = X[i, f]
+        o0[t] = 0.0
+        o1[t] = 0.0
+        o2[t] = 0.0
+        o3[t] = 0.0
+    for f in range(A.shape[1]):
+        a0 = A[ia, f]
+        a1 = A[ib, f]
+        a2 = A[ic, f]
+        a3 = A[id_, f]
+        bt = BT[f, j0:j1]
         for t in range(w):
-            out[t] += xf * XT[f, j0 + t]
-    if code == 0 or code == 3:
-        for t in range(w):
-            out[t] = _kval(code, out[t], 0.0, a, c0, deg)
-    else:
-        ni = nx[i]
-        for t in range(w):
-            sq = ni + nx[j0 + t] - 2.0 * out[t]
-            if sq < 0.0:
-                sq = 0.0
-            out[t] = _kval(code, 0.0, sq, a, c0, deg)
+            v = bt[t]
+            o0[t] += a0 * v
+            o1[t] += a1 * v
+            o2[t] += a2 * v
+            o3[t] += a3 * v
+
+
+@intrinsic
+def _bits_as_float(typingctx, bits):
+    """The float64 whose IEEE-754 bit pattern is the int64 ``bits``."""
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return sig, codegen
+
+
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # fdlibm's split of ln 2: k * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10
+
+
+@njit(inline="always", cache=_CACHE)
+def _exp_neg(x):
+    """exp(x) for x <= 0, to about 1 ulp, in a form LLVM can vectorise.
+
+    ``math.exp`` is a call into libm, which keeps the kernel loops scalar;
+    this is the textbook algorithm written out: x = k ln2 + r with
+    |r| <= ln2 / 2 (Cody-Waite reduction), exp(r) by its degree-12 Taylor
+    polynomial (truncation error < 2e-16), and 2^k built from its bits, in
+    two halves so that subnormal results come out right.  Only IEEE
+    operations, so the result does not depend on vectorisation or threads.
+    """
+    x = max(x, -746.0)  # exp(-746) rounds to 0
+    k = math.floor(x * _INV_LN2 + 0.5)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (
+        1.0 / 120 + r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (
+            1.0 / 362880 + r * (1.0 / 3628800 + r * (1.0 / 39916800 + r * (
+                1.0 / 479001600))))))))))))
+    ki = np.int64(k)
+    k1 = ki >> 1
+    return p * _bits_as_float((k1 + 1023) << 52) * _bits_as_float((ki - k1 + 1023) << 52)
+
+
+@njit(cache=_CACHE)
+def _apply_kernel(D, nr, w, norms_a, i0, norms_b, j0, code, a, c0, deg):
+    """D[r, t] <- k(a_{i0+r}, b_{j0+t}) in place, given D[r, t] = <a_{i0+r}, b_{j0+t}>.
+
+    code: 0 linear, 1 rbf exp(-a sq), 2 laplacian exp(-a sqrt(sq)),
+    3 polynomial (a dot + c0)^deg (see ``kernels.KERNELS``); sq is the
+    squared distance ||a_i||^2 + ||b_j||^2 - 2 <a_i, b_j>, clipped at 0.
+    """
+    if code == 0:
+        return
+    for r in range(nr):
+        row = D[r, :w]
+        ni = norms_a[i0 + r]
+        nb = norms_b[j0:j0 + w]
+        if code == 1:
+            for t in range(w):
+                sq = max(ni + nb[t] - 2.0 * row[t], 0.0)
+                row[t] = _exp_neg(-a * sq)
+        elif code == 2:
+            for t in range(w):
+                sq = max(ni + nb[t] - 2.0 * row[t], 0.0)
+                row[t] = _exp_neg(-a * math.sqrt(sq))
+        else:
+            for t in range(w):
+                row[t] = (a * row[t] + c0) ** deg
+
+
+def _upper_pairs(n_tiles: int) -> np.ndarray:
+    """All tile pairs (I, J) with I <= J, row-major: an (n_pairs, 2) int64 array."""
+    i, j = np.triu_indices(n_tiles)
+    return np.ascontiguousarray(np.stack([i, j], axis=1), dtype=np.int64)
+
+
+def _n_tiles(n: int) -> int:
+    return (n + TILE - 1) // TILE
+
+
+@njit(cache=_CACHE)
+def _row_sqnorms(A):
+    """||a_i||^2, summed in feature order exactly as :func:`_dots` sums <a_i, a_i>,
+    so that the squared distance of a row to itself is exactly 0."""
+    n = A.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        s = 0.0
+        for f in range(A.shape[1]):
+            s += A[i, f] * A[i, f]
+        out[i] = s
+    return out
+
+
+def _transpose_and_norms(A: np.ndarray):
+    """(A^T as a C-contiguous copy, squared row norms) of a float64 array."""
+    return np.ascontiguousarray(A.T), _row_sqnorms(A)
+
+
+# --------------------------------------------------------------------------- Gram statistics
+@njit(cache=_CACHE)
+def _stats_pair(X, XT, nx, Y, YT, ny, kx, ky, I, J, slot, sums, dk, dl):
+    """Statistics of tile pair (I, J), I <= J, of K and L.
+
+    Writes <K,L>, <K,K>, <L,L> over the pair (doubled when I != J: the pair
+    stands for (J, I) too) to ``slot``; the row sums of K and L over the
+    pair's I rows to ``sums[0]``, ``sums[1]`` and its column sums (the row
+    sums of the mirrored pair) to ``sums[2]``, ``sums[3]``.  A diagonal pair
+    also records diag K and diag L (each diagonal tile belongs to one pair).
+    """
+    n = X.shape[0]
+    i_start = I * TILE
+    i_stop = min(n, i_start + TILE)
+    j_start = J * TILE
+    j_stop = min(n, j_start + TILE)
+    w = j_stop - j_start
+    DX = np.empty((ROWS, TILE))
+    DY = np.empty((ROWS, TILE))
+    lanes = np.zeros((3, TILE))  # per column: sums of K L, K K, L L
+    s_kl = lanes[0, :w]
+    s_kk = lanes[1, :w]
+    s_ll = lanes[2, :w]
+    c_k = sums[2, :w]
+    c_l = sums[3, :w]
+    for t in range(w):
+        c_k[t] = 0.0
+        c_l[t] = 0.0
+    for i0 in range(i_start, i_stop, ROWS):
+        nr = min(ROWS, i_stop - i0)
+        _dots(X, i0, nr, XT, j_start, j_stop, DX)
+        _dots(Y, i0, nr, YT, j_start, j_stop, DY)
+        _apply_kernel(DX, nr, w, nx, i0, nx, j_start, kx[0], kx[1], kx[2], kx[3])
+        _apply_kernel(DY, nr, w, ny, i0, ny, j_start, ky[0], ky[1], ky[2], ky[3])
+        for r in range(nr):
+            kr = DX[r, :w]
+            lr = DY[r, :w]
+            for t in range(w):
+                kv = kr[t]
+                lv = lr[t]
+                s_kl[t] += kv * lv
+                s_kk[t] += kv * kv
+                s_ll[t] += lv * lv
+                c_k[t] += kv
+                c_l[t] += lv
+            sk = 0.0
+            sl = 0.0
+            for t in range(w):
+                sk += kr[t]
+                sl += lr[t]
+            sums[0, i0 + r - i_start] = sk
+            sums[1, i0 + r - i_start] = sl
+            if I == J:
+                dk[i0 + r] = kr[i0 + r - j_start]
+                dl[i0 + r] = lr[i0 + r - j_start]
+    kl = 0.0
+    kk = 0.0
+    ll = 0.0
+    for t in range(w):
+        kl += s_kl[t]
+        kk += s_kk[t]
+        ll += s_ll[t]
+    weight = 1.0 if I == J else 2.0
+    slot[0] = weight * kl
+    slot[1] = weight * kk
+    slot[2] = weight * ll
+
+
+@njit(cache=_CACHE)
+def _scatter_sums(pairs, q0, m, sums, n, rk, rl):
+    """Add the partial row sums of pairs q0 .. q0+m-1 into rk and rl, in pair order."""
+    for q in range(m):
+        I = pairs[q0 + q, 0]
+        J = pairs[q0 + q, 1]
+        i_start = I * TILE
+        for t in range(min(n, i_start + TILE) - i_start):
+            rk[i_start + t] += sums[q, 0, t]
+            rl[i_start + t] += sums[q, 1, t]
+        if I != J:
+            j_start = J * TILE
+            for t in range(min(n, j_start + TILE) - j_start):
+                rk[j_start + t] += sums[q, 2, t]
+                rl[j_start + t] += sums[q, 3, t]
 
 
 @njit(parallel=True, cache=_CACHE)
-def _gram_stats_kernel(X, Y, kx, ky):
+def _gram_stats_kernel(X, XT, nx, Y, YT, ny, kx, ky, pairs, step):
     n = X.shape[0]
-    XT = np.ascontiguousarray(X.T)
-    YT = np.ascontiguousarray(Y.T)
-    nx = np.empty(n)
-    ny = np.empty(n)
-    for i in prange(n):
-        s = 0.0
-        for f in range(X.shape[1]):
-            s += X[i, f] * X[i, f]
-        nx[i] = s
-        s = 0.0
-        for f in range(Y.shape[1]):
-            s += Y[i, f] * Y[i, f]
-        ny[i] = s
-    nblocks = (n + BLOCK - 1) // BLOCK
-    partial = np.zeros((nblocks, 3))
-    rk = np.empty(n)
-    rl = np.empty(n)
+    n_pairs = pairs.shape[0]
+    rk = np.zeros(n)
+    rl = np.zeros(n)
     dk = np.empty(n)
     dl = np.empty(n)
-    for b in prange(nblocks):
-        kbuf = np.empty(TILE)
-        lbuf = np.empty(TILE)
-        kl = 0.0
-        kk = 0.0
-        ll = 0.0
-        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-            rki = 0.0
-            rli = 0.0
-            for j0 in range(0, n, TILE):
-                j1 = min(n, j0 + TILE)
-                _tile_values(X, XT, nx, i, j0, j1, kx[0], kx[1], kx[2], kx[3], kbuf)
-                _tile_values(Y, YT, ny, i, j0, j1, ky[0], ky[1], ky[2], ky[3], lbuf)
-                for t in range(j1 - j0):
-                    kv = kbuf[t]
-                    lv = lbuf[t]
-                    kl += kv * lv
-                    kk += kv * kv
-                    ll += lv * lv
-                    rki += kv
-                    rli += lv
-                if j0 <= i < j1:
-                    dk[i] = kbuf[i - j0]
-                    dl[i] = lbuf[i - j0]
-            rk[i] = rki
-            rl[i] = rli
-        partial[b, 0] = kl
-        partial[b, 1] = kk
-        partial[b, 2] = ll
+    slots = np.zeros((n_pairs, 3))
+    sums = np.empty((min(step, n_pairs), 4, TILE))
+    for q0 in range(0, n_pairs, step):
+        m = min(step, n_pairs - q0)
+        for q in prange(m):
+            _stats_pair(X, XT, nx, Y, YT, ny, kx, ky, pairs[q0 + q, 0], pairs[q0 + q, 1],
+                        slots[q0 + q], sums[q], dk, dl)
+        _scatter_sums(pairs, q0, m, sums, n, rk, rl)
     tot = np.zeros(3)
-    for b in range(nblocks):
+    for q in range(n_pairs):
         for c in range(3):
-            tot[c] += partial[b, c]
+            tot[c] += slots[q, c]
     return tot, rk, rl, dk, dl
 
 
 def gram_stats(X: np.ndarray, Y: np.ndarray, kx, ky) -> GramStats:
-    """Streaming :class:`GramStats` of k_X on X and k_Y on Y (float64 inputs)."""
-    tot, rk, rl, dk, dl = _gram_stats_kernel(X, Y, kx.as_tuple(), ky.as_tuple())
+    """Streaming :class:`~repalign_edu.backends.stats.GramStats` of k_X on X and k_Y on Y.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d_X), float64
+    Y : ndarray, shape (n, d_Y), float64
+    kx, ky : KernelParams
+        Resolved kernels of X and Y.
+
+    Returns
+    -------
+    GramStats
+        <K,L>_F, <K,K>_F, <L,L>_F, row sums and diagonals, computed tile by
+        tile without forming K or L.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    n = X.shape[0]
+    with _threads_for(n * n * (X.shape[1] + Y.shape[1] + 8) / 2):
+        XT, nx = _transpose_and_norms(X)
+        YT, ny = _transpose_and_norms(Y)
+        tot, rk, rl, dk, dl = _gram_stats_kernel(X, XT, nx, Y, YT, ny, kx.as_tuple(),
+                                                 ky.as_tuple(), _upper_pairs(_n_tiles(n)),
+                                                 PAIRS_PER_STEP)
     return GramStats(float(tot[0]), float(tot[1]), float(tot[2]), rk, rl, dk, dl)
 
 
+# --------------------------------------------------------------------------- kernel sums (MMD)
 @njit(cache=_CACHE)
-def _gemm(A, B):
-    return np.dot(A, B)
-
-
-def matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Dense product through Numba's BLAS binding (used by feature-space paths)."""
-    return _gemm(np.ascontiguousarray(A), np.ascontiguousarray(B))
+def _sum_pair(A, BT, na2, nb2, k, I, J, exclude_diag):
+    """sum of k(a_i, b_j) over tile pair (I, J) (skipping i == j if asked)."""
+    i_start = I * TILE
+    i_stop = min(A.shape[0], i_start + TILE)
+    j_start = J * TILE
+    j_stop = min(BT.shape[1], j_start + TILE)
+    w = j_stop - j_start
+    D = np.empty((ROWS, TILE))
+    lanes = np.zeros(TILE)
+    acc = lanes[:w]
+    for i0 in range(i_start, i_stop, ROWS):
+        nr = min(ROWS, i_stop - i0)
+        _dots(A, i0, nr, BT, j_start, j_stop, D)
+        _apply_kernel(D, nr, w, na2, i0, nb2, j_start, k[0], k[1], k[2], k[3])
+        for r in range(nr):
+            row = D[r, :w]
+            if exclude_diag and j_start <= i0 + r < j_stop:
+                row[i0 + r - j_start] = 0.0
+            for t in range(w):
+                acc[t] += row[t]
+    s = 0.0
+    for t in range(w):
+        s += acc[t]
+    return s
 
 
 @njit(parallel=True, cache=_CACHE)
-def _kernel_sum_kernel(A, B, k, exclude_diag):
-    """sum_{i,j} k(a_i, b_j) (optionally skipping i == j)."""
-    na = A.shape[0]
-    nb_ = B.shape[0]
-    BT = np.ascontiguousarray(B.T)
-    # squared norms: a block for A then one for B (shared buffer for _tile_values)
-    na2 = np.empty(na)
-    nb2 = np.empty(nb_)
-    for i in prange(na):
-        s = 0.0
-        for f in range(A.shape[1]):
-            s += A[i, f] * A[i, f]
-        na2[i] = s
-    for j in prange(nb_):
-        s = 0.0
-        for f in range(B.shape[1]):
-            s += B[j, f] * B[j, f]
-        nb2[j] = s
-    nblocks = (na + BLOCK - 1) // BLOCK
-    partial = np.zeros(nblocks)
-    code, a, c0, deg = k
-    for b in prange(nblocks):
-        buf = np.empty(TILE)
-        acc = 0.0
-        for i in range(b * BLOCK, min(na, (b + 1) * BLOCK)):
-            ni = na2[i]
-            for j0 in range(0, nb_, TILE):
-                j1 = min(nb_, j0 + TILE)
-                w = j1 - j0
-                for t in range(w):
-                    buf[t] = 0.0
-                for f in range(A.shape[1]):
-                    af = A[i, f]
-                    for t in range(w):
-                        buf[t] += af * BT[f, j0 + t]
-                for t in range(w):
-                    j = j0 + t
-                    if exclude_diag and j == i:
-                        continue
-                    sq = ni + nb2[j] - 2.0 * buf[t]
-                    if sq < 0.0:
-                        sq = 0.0
-                    acc += _kval(code, buf[t], sq, a, c0, deg)
-        partial[b] = acc
+def _kernel_sum_kernel(A, BT, na2, nb2, k, exclude_diag, pairs, weights):
+    """sum_q weights[q] * (sum of k over tile pair pairs[q]), one slot per pair."""
+    n_pairs = pairs.shape[0]
+    partial = np.zeros(n_pairs)
+    for q in prange(n_pairs):
+        partial[q] = weights[q] * _sum_pair(A, BT, na2, nb2, k, pairs[q, 0], pairs[q, 1],
+                                            exclude_diag)
     tot = 0.0
-    for b in range(nblocks):
-        tot += partial[b]
+    for q in range(n_pairs):
+        tot += partial[q]
     return tot
 
 
 def kernel_sum(A: np.ndarray, B: np.ndarray, k, exclude_diag: bool = False) -> float:
-    """Streaming sum_{i,j} k(a_i, b_j) without forming the cross Gram matrix."""
-    return float(_kernel_sum_kernel(A, B, k.as_tuple(), exclude_diag))
+    """Streaming sum_{i,j} k(a_i, b_j) without forming the cross Gram matrix.
+
+    Parameters
+    ----------
+    A : ndarray, shape (m, d), float64
+    B : ndarray, shape (n, d), float64
+        Pass the same object twice (``kernel_sum(X, X, ...)``) to use the
+        symmetry of k: only half of the tile pairs are computed.
+    k : KernelParams
+    exclude_diag : bool
+        Skip the terms i == j (for the U-statistic of MMD).
+
+    Returns
+    -------
+    float
+        The linear kernel uses the exact shortcut <sum_i a_i, sum_j b_j>.
+    """
+    symmetric = A is B
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    B = A if symmetric else np.ascontiguousarray(B, dtype=np.float64)
+    if k.name == "linear":
+        total = float(A.sum(axis=0) @ B.sum(axis=0))
+        if exclude_diag:
+            m = min(A.shape[0], B.shape[0])
+            total -= float(np.einsum("ij,ij->", A[:m], B[:m]))
+        return total
+    ta, tb = _n_tiles(A.shape[0]), _n_tiles(B.shape[0])
+    if symmetric:  # k(a, b) = k(b, a): pairs I <= J, the off-diagonal ones twice
+        pairs = _upper_pairs(ta)
+    else:
+        i, j = np.divmod(np.arange(ta * tb, dtype=np.int64), tb)
+        pairs = np.ascontiguousarray(np.stack([i, j], axis=1))
+    weights = np.where(symmetric & (pairs[:, 0] != pairs[:, 1]), 2.0, 1.0)
+    BT, nb2 = _transpose_and_norms(B)
+    na2 = nb2 if symmetric else _row_sqnorms(A)
+    work = A.shape[0] * B.shape[0] * (A.shape[1] + 4) / (2 if symmetric else 1)
+    with _threads_for(work):
+        return float(_kernel_sum_kernel(A, BT, na2, nb2, k.as_tuple(), exclude_diag,
+                                        pairs, weights))
+
+
+# --------------------------------------------------------------------------- dense products
+#: products with fewer multiply-adds than this run on one BLAS thread
+SERIAL_BLAS_WORK = 1 << 27
+
+_blas_controller = None
+
+
+@contextmanager
+def _one_blas_thread():
+    """Limit NumPy's BLAS to one thread (via threadpoolctl, when installed)."""
+    global _blas_controller
+    try:
+        if _blas_controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            _blas_controller = ThreadpoolController()
+        limiter = _blas_controller.limit(limits=1, user_api="blas")
+    except Exception:  # pragma: no cover - threadpoolctl missing or unusable
+        yield
+        return
+    with limiter:
+        yield
+
+
+def matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Dense float64 product A @ B for the feature-space paths (d x d results).
+
+    This is NumPy's BLAS on purpose: Numba's ``np.dot`` would call SciPy's
+    copy of OpenBLAS, and two OpenBLAS thread pools spinning against each
+    other make small products 100 times slower.  For the same reason small
+    products (< ``SERIAL_BLAS_WORK`` multiply-adds, e.g. d = 64, n = 30,000)
+    run on one BLAS thread: waking the pool costs more than the product.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    if A.shape[0] * A.shape[1] * B.shape[1] >= SERIAL_BLAS_WORK:
+        return A @ B
+    with _one_blas_thread():
+        return A @ B
+
+
+# --------------------------------------------------------------------------- k nearest neighbours
+@njit(cache=_CACHE)
+def _knn_push(best_v, best_j, row, v, j, k):
+    """Insert candidate (v, j) into row's sorted top-k list.
+
+    Order: larger v first, ties to the smaller index j.  It is a strict
+    total order, so the final list does not depend on the order in which
+    candidates arrive.
+    """
+    vk = best_v[row, k - 1]
+    if v < vk or (v == vk and j >= best_j[row, k - 1]):
+        return
+    p = k - 1
+    while p > 0:
+        vp = best_v[row, p - 1]
+        if v > vp or (v == vp and j < best_j[row, p - 1]):
+            best_v[row, p] = vp
+            best_j[row, p] = best_j[row, p - 1]
+            p -= 1
+        else:
+            break
+    best_v[row, p] = v
+    best_j[row, p] = j
+
+
+@njit(cache=_CACHE)
+def _knn_rows(Xn, XT, I, k, best_v, best_j):
+    """Top-k lists of the rows of tile I, scanning all columns in order."""
+    n = Xn.shape[0]
+    i_start = I * TILE
+    i_stop = min(n, i_start + TILE)
+    D = np.empty((ROWS, TILE))
+    for i0 in range(i_start, i_stop, ROWS):
+        nr = min(ROWS, i_stop - i0)
+        for j_start in range(0, n, TILE):
+            j_stop = min(n, j_start + TILE)
+            _dots(Xn, i0, nr, XT, j_start, j_stop, D)
+            for r in range(nr):
+                i = i0 + r
+                row = D[r, :j_stop - j_start]
+                for t in range(j_stop - j_start):
+                    if j_start + t != i:
+                        _knn_push(best_v, best_j, i, row[t], j_start + t, k)
 
 
 @njit(parallel=True, cache=_CACHE)
-def _knn_kernel(Xn, k):
+def _knn_kernel(Xn, XT, k):
     n = Xn.shape[0]
-    XT = np.ascontiguousarray(Xn.T)
-    out = np.empty((n, k), dtype=np.int64)
-    for i in prange(n):
-        best_v = np.full(k, -np.inf)
-        best_j = np.full(k, -1, dtype=np.int64)
-        buf = np.empty(TILE)
-        for j0 in range(0, n, TILE):
-            j1 = min(n, j0 + TILE)
-            w = j1 - j0
-            for t in range(w):
-                buf[t] = 0.0
-            for f in range(Xn.shape[1]):
-                xf = Xn[i, f]
-                for t in range(w):
-                    buf[t] += xf * XT[f, j0 + t]
-            for t in range(w):
-                j = j0 + t
-                v = buf[t]
-                if j == i or not v > best_v[k - 1]:
-                    continue
-                # insertion into the sorted top-k; strict '>' keeps the smaller index on ties
-                p = k - 1
-                while p > 0 and v > best_v[p - 1]:
-                    best_v[p] = best_v[p - 1]
-                    best_j[p] = best_j[p - 1]
-                    p -= 1
-                best_v[p] = v
-                best_j[p] = j
-        for p in range(k):
-            out[i, p] = best_j[p]
-    return out
+    best_v = np.full((n, k), -np.inf)
+    best_j = np.full((n, k), n, dtype=np.int64)
+    n_tiles = (n + TILE - 1) // TILE
+    for I in prange(n_tiles):
+        _knn_rows(Xn, XT, I, k, best_v, best_j)
+    return best_j
 
 
 def knn_sets(Xn: np.ndarray, k: int) -> np.ndarray:
-    """(n, k) int64 indices of the k largest inner products per row, self excluded."""
-    return _knn_kernel(Xn, k)
+    """(n, k) int64 indices of the k largest inner products per row, self excluded.
+
+    Each row is sorted by decreasing inner product; ties go to the smaller
+    index (as ``numpy.argsort(-S, kind="stable")``).  Each tile of rows is
+    owned by one thread, which scans every column; no n x n matrix is formed.
+    """
+    Xn = np.ascontiguousarray(Xn, dtype=np.float64)
+    with _threads_for(Xn.shape[0] ** 2 * (Xn.shape[1] + 4)):
+        return _knn_kernel(Xn, np.ascontiguousarray(Xn.T), int(k))
 
 
-@njit(parallel=True, cache=_CACHE)
+@njit(cache=_CACHE)
 def _overlap_kernel(A, B):
     n, k = A.shape
     counts = np.empty(n, dtype=np.int64)
-    for i in prange(n):
+    for i in range(n):
         c = 0
         for p in range(k):
             for q in range(k):
@@ -250,4 +566,63 @@ def _overlap_kernel(A, B):
 
 def knn_overlap(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Per-row size of the intersection of two (n, k) neighbour-index arrays."""
+    A = np.ascontiguousarray(A, dtype=np.int64)
+    B = np.ascontiguousarray(B, dtype=np.int64)
     return _overlap_kernel(A, B)
+
+
+# --------------------------------------------------------------------------- permutation tests
+@njit(parallel=True, cache=_CACHE)
+def _permuted_sums_kernel(A, B, ra, rb, perms):
+    """For each permutation p (a row of ``perms``):
+
+    t[p] = sum_{i,j} A[i, j] B[p_i, p_j]     (A, B symmetric)
+    c[p] = sum_i a_i rb[p_i]                  with a = A 1
+
+    Each permutation is summed serially in a fixed order by one thread, so the
+    results do not depend on the number of threads.
+    """
+    n = A.shape[0]
+    n_perm = perms.shape[0]
+    t = np.empty(n_perm)
+    c = np.empty(n_perm)
+    for q in prange(n_perm):
+        p = perms[q]
+        diag = 0.0
+        off = 0.0
+        cross = 0.0
+        for i in range(n):
+            Ai = A[i]
+            Bi = B[p[i]]
+            diag += Ai[i] * Bi[p[i]]
+            s = 0.0
+            for j in range(i + 1, n):
+                s += Ai[j] * Bi[p[j]]
+            off += s
+            cross += ra[i] * rb[p[i]]
+        t[q] = diag + 2.0 * off
+        c[q] = cross
+    return t, c
+
+
+def permuted_sums(A: np.ndarray, B: np.ndarray, rb: np.ndarray, perms: np.ndarray):
+    """Permutation statistics for :func:`repalign_edu.hsic_test` (n x n inputs).
+
+    Parameters
+    ----------
+    A, B : ndarray, shape (n, n), float64, symmetric
+    rb : ndarray, shape (n,)
+        Row sums of B.
+    perms : ndarray, shape (P, n), int64
+        One permutation of range(n) per row.
+
+    Returns
+    -------
+    t, c : ndarray, shape (P,)
+        t[p] = sum_ij A_ij B_{p_i p_j} and c[p] = sum_i (A 1)_i rb_{p_i}.
+    """
+    perms = np.ascontiguousarray(perms, dtype=np.int64)
+    with _threads_for(perms.size * A.shape[0] / 2):
+        A = np.ascontiguousarray(A, dtype=np.float64)
+        return _permuted_sums_kernel(A, np.ascontiguousarray(B, dtype=np.float64), A.sum(axis=1),
+                                     np.ascontiguousarray(rb, dtype=np.float64), perms)
