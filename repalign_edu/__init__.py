@@ -3,8 +3,16 @@ Alignment" (Insulla, Huang & Rosasco, ICLR 2025, arXiv 2502.14047).
 
 Public API: the alignment measures (kernel alignment, CKA, HSIC, MMD, distance
 alignment, mutual k-NN), kernels and bandwidths, and the HSIC permutation test.
-Sub-modules hold the rest: ``data`` (digits and the model zoo), ``plotting``,
-``widgets``, ``exercises``.
+Sub-modules hold the rest, one concern each:
+
+* ``kernels`` (Gram matrices, bandwidths), ``measures`` (the measures above),
+  ``backends`` (numpy reference, Numba cpu, Numba cuda);
+* ``metrics`` (RDMs, RSA, Procrustes shape metrics), ``independence``
+  (HSIC permutation test), ``cross_covariance`` (COCO, KCC), ``gaussian``
+  (closed forms for Gaussian pairs), ``spectral`` (Mercer eigenpairs, spectral
+  KA, KARE), ``stitching`` (stitcher S, A~_2, Theorems 1-2);
+* ``data`` (digits, two modalities, the model zoo), ``plotting``, ``widgets``,
+  ``exercises`` (check() per lesson), ``scaling`` (lesson 07's demo kernels).
 """
 from .kernels import centering_matrix, gram_matrix, median_heuristic
 from .measures import cka, distance_alignment, hsic, kernel_alignment, mmd2, mutual_knn

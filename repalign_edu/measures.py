@@ -27,7 +27,7 @@ import numpy as np
 from ._validation import ESTIMATORS, as_pair, as_representation, check_min_samples, check_option
 from .backends import get_backend, resolve_backend
 from .backends import numpy_ref
-from .backends.stats import alignment, hsic_terms, linear_stats
+from .backends.stats import hsic_terms, linear_stats
 from .kernels import TRANSLATION_INVARIANT, resolve_kernel, split_sigma
 
 
@@ -431,7 +431,8 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     ------
     ValueError
         Bad shapes, NaN/inf, different n, k < 1 or k >= n, a row of norm 0
-        (cannot be L2-normalised), unknown backend.
+        (cannot be L2-normalised), unknown backend; k > 64 on the cuda
+        backend (its per-thread top-k list is bounded: use backend="cpu").
 
     References
     ----------
@@ -454,5 +455,5 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     if name == "numpy":
         return numpy_ref.mutual_knn(normed[0], normed[1], k)
     be = get_backend(name)
-    counts = get_backend("cpu").knn_overlap(be.knn_sets(normed[0], k), be.knn_sets(normed[1], k))
+    counts = be.knn_overlap(be.knn_sets(normed[0], k), be.knn_sets(normed[1], k))
     return float(counts.sum() / (n * k))
