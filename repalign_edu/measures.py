@@ -32,7 +32,7 @@ from .kernels import TRANSLATION_INVARIANT, resolve_kernel, split_sigma
 
 
 # --------------------------------------------------------------------------- helpers
-def _center(A: np.ndarray, keep_dtype: bool = False) -> np.ndarray:
+def _center(A: np.ndarray, keep_dtype: bool = False, backend_name: str = "numpy") -> np.ndarray:
     """Subtract column means, in float64.
 
     The result is float64 unless ``keep_dtype`` (the cuda backend, which may
@@ -40,9 +40,11 @@ def _center(A: np.ndarray, keep_dtype: bool = False) -> np.ndarray:
     back to the input dtype, which is harmless because centring has already
     removed the large mean that float32 could not resolve.
     """
-    A64 = A.astype(np.float64, copy=False)
-    Ac = A64 - A64.mean(axis=0)
-    return Ac.astype(A.dtype, copy=False) if keep_dtype else Ac
+    if keep_dtype or backend_name != "cpu":
+        A64 = A.astype(np.float64, copy=False)
+        Ac = A64 - A64.mean(axis=0)
+        return Ac.astype(A.dtype, copy=False) if keep_dtype else Ac
+    return get_backend("cpu").center(A)          # one parallel pass, thread-count independent
 
 
 def _prepare(X, Y, kernel, sigma, degree, gamma, coef0, *, centered, variance_for=None,
@@ -60,7 +62,7 @@ def _prepare(X, Y, kernel, sigma, degree, gamma, coef0, *, centered, variance_fo
     ky = resolve_kernel(kernel, Y, sy, degree=degree, gamma=gamma, coef0=coef0, name="sigma")
     if kernel in TRANSLATION_INVARIANT or (kernel == "linear" and centered):
         keep = backend_name == "cuda"
-        X, Y = _center(X, keep), _center(Y, keep)
+        X, Y = _center(X, keep, backend_name), _center(Y, keep, backend_name)
     return X, Y, kx, ky
 
 
@@ -72,7 +74,8 @@ def _use_feature_space(X, Y, kx, ky) -> bool:
 def _stats(X, Y, kx, ky, be):
     X64, Y64 = X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False)
     if _use_feature_space(X, Y, kx, ky):
-        return linear_stats(X64, Y64, matmul=be.matmul)
+        return linear_stats(X64, Y64, matmul=be.matmul,
+                            **({"row_stats": be.row_stats} if hasattr(be, "row_stats") else {}))
     return be.gram_stats(X if be.__name__.endswith("cuda") else X64,
                          Y if be.__name__.endswith("cuda") else Y64, kx, ky)
 
@@ -390,8 +393,8 @@ def distance_alignment(X, Y, *, backend: str = "auto") -> float:
     """
     name = resolve_backend(backend)
     X, Y = as_pair(X, Y)
-    X = _center(X)
-    Y = _center(Y)
+    X = _center(X, backend_name=name)
+    Y = _center(Y, backend_name=name)
     if name == "numpy":
         return numpy_ref.distance_alignment(X, Y)
     matmul = get_backend(name).matmul

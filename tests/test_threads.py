@@ -33,6 +33,9 @@ values = {
     "mmd2 unbiased rbf": ra.mmd2(X, B, estimator="unbiased", backend="cpu"),
     "mutual knn": ra.mutual_knn(X, Y, k=10, backend="cpu"),
     "kernel alignment rbf": ra.kernel_alignment(X, Y, "rbf", backend="cpu"),
+    "cka linear (feature space)": ra.cka(X, Y, backend="cpu"),
+    "cka debiased linear": ra.cka(X, Y, debiased=True, backend="cpu"),
+    "distance alignment": ra.distance_alignment(X, Y, backend="cpu"),
 }
 test = ra.hsic_test(X[:300], Y[:300] ** 2, n_permutations=200, seed=1, estimator="unbiased",
                     backend="cpu")
@@ -41,6 +44,9 @@ values["hsic test p-value"] = test.pvalue
 knn = cpu.knn_sets(X / np.linalg.norm(X, axis=1, keepdims=True), 10)
 out = {k: float(v).hex() for k, v in values.items()}
 out["knn sets"] = hashlib.sha256(knn.tobytes()).hexdigest()
+Z = rng.normal(size=(5000, 8)) + 3.0  # several ROW_BLOCKs for the O(n d) passes
+out["center"] = hashlib.sha256(cpu.center(Z).tobytes()).hexdigest()
+out["row stats"] = hashlib.sha256(np.concatenate(cpu.row_stats(Z)).tobytes()).hexdigest()
 out["threads"] = numba.get_num_threads()
 json.dump(out, sys.stdout)
 """

@@ -1,8 +1,9 @@
 """Numba CPU-parallel backend: tiled, streaming kernels.
 
 Interface (shared with :mod:`.cuda`): ``gram_stats``, ``kernel_sum``,
-``knn_sets``, ``matmul``; plus ``knn_overlap`` and ``permuted_sums`` (used by
-:func:`repalign_edu.hsic_test`).
+``knn_sets``, ``matmul``; plus ``knn_overlap``, ``permuted_sums`` (used by
+:func:`repalign_edu.hsic_test`), and the O(n d) passes ``center`` and
+``row_stats`` used by the linear feature-space route.
 
 Design rules (see lesson 07):
 
@@ -438,6 +439,67 @@ def kernel_sum(A: np.ndarray, B: np.ndarray, k, exclude_diag: bool = False) -> f
     with _threads_for(work):
         return float(_kernel_sum_kernel(A, BT, na2, nb2, k.as_tuple(), exclude_diag,
                                         pairs, weights))
+
+
+# --------------------------------------------------------------------------- O(n d) passes
+#: rows per block of the column-mean pass (fixed, so the sums do not depend on the thread count)
+ROW_BLOCK = 1024
+
+
+@njit(parallel=True, cache=_CACHE)
+def _center_kernel(A):
+    n, d = A.shape
+    nb = (n + ROW_BLOCK - 1) // ROW_BLOCK
+    partial = np.zeros((nb, d))
+    for b in prange(nb):                       # block b owns row b of ``partial``
+        for i in range(b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK)):
+            for f in range(d):
+                partial[b, f] += A[i, f]
+    mean = np.zeros(d)
+    for b in range(nb):                        # serial, in block order
+        for f in range(d):
+            mean[f] += partial[b, f]
+    for f in range(d):
+        mean[f] /= n
+    out = np.empty((n, d))
+    for i in prange(n):
+        for f in range(d):
+            out[i, f] = A[i, f] - mean[f]
+    return out
+
+
+def center(A: np.ndarray) -> np.ndarray:
+    """Column-centred float64 copy of A (n, d), float32 or float64 input.
+
+    Parallel over rows; column sums use fixed blocks of ``ROW_BLOCK`` rows
+    added in block order, so the result is bitwise the same for any thread count.
+    """
+    with _threads_for(A.size * 64):
+        return _center_kernel(np.ascontiguousarray(A))
+
+
+@njit(parallel=True, cache=_CACHE)
+def _row_stats_kernel(A, s):
+    n, d = A.shape
+    r = np.empty(n)
+    q = np.empty(n)
+    for i in prange(n):
+        a = 0.0
+        b = 0.0
+        for f in range(d):
+            v = A[i, f]
+            a += v * s[f]
+            b += v * v
+        r[i] = a
+        q[i] = b
+    return r, q
+
+
+def row_stats(A: np.ndarray):
+    """(A @ A.sum(0), squared row norms) of a float64 (n, d) array: K 1 and diag K for K = A A^T."""
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    with _threads_for(A.size * 64):
+        return _row_stats_kernel(A, A.sum(axis=0))
 
 
 # --------------------------------------------------------------------------- dense products

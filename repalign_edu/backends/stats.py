@@ -66,16 +66,21 @@ def alignment(s: GramStats) -> float:
     return s.kl / np.sqrt(s.kk * s.ll)
 
 
-def linear_stats(X: np.ndarray, Y: np.ndarray, matmul=np.dot) -> GramStats:
+def _row_stats(A: np.ndarray):
+    """(K 1, diag K) for K = A A^T, in O(n d)."""
+    return A @ A.sum(axis=0), np.einsum("ij,ij->i", A, A)
+
+
+def linear_stats(X: np.ndarray, Y: np.ndarray, matmul=np.dot, row_stats=_row_stats) -> GramStats:
     """GramStats of the linear kernels K = X X^T, L = Y Y^T in feature space.
 
     Uses ||X^T Y||_F^2 = <XX^T, YY^T>_F etc.: O(n d^2) time and O(d^2)
-    memory, no n x n matrix.  ``matmul`` lets a backend pass its own GEMM.
+    memory, no n x n matrix.  ``matmul`` and ``row_stats`` let a backend
+    pass its own GEMM and its own O(n d) pass.
     """
     XtY, XtX, YtY = matmul(X.T, Y), matmul(X.T, X), matmul(Y.T, Y)
-    sx, sy = X.sum(axis=0), Y.sum(axis=0)
+    (rk, dk), (rl, dl) = row_stats(X), row_stats(Y)
     return GramStats(
         kl=float(np.sum(XtY * XtY)), kk=float(np.sum(XtX * XtX)), ll=float(np.sum(YtY * YtY)),
-        rk=X @ sx, rl=Y @ sy,
-        dk=np.einsum("ij,ij->i", X, X), dl=np.einsum("ij,ij->i", Y, Y),
+        rk=rk, rl=rl, dk=dk, dl=dl,
     )
