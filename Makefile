@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Numba's on-disk cache goes to a fresh directory for every test run.
 NUMBA_THREADS ?= 2
 
-.PHONY: lab lessons test venv clean
+.PHONY: lab lessons test bench venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ test: $(STAMP)
 	NUMBA_CACHE_DIR=$$(mktemp -d) NUMBA_NUM_THREADS=$(NUMBA_THREADS) OPENBLAS_NUM_THREADS=1 \
 	REPALIGN_EDU_CACHE=$$(mktemp -d) \
 		$(PY) -m pytest -n 2 --dist loadscope tests lessons --nbval-lax --nbval-cell-timeout=300
+
+# Benchmarks (not part of the tests): numpy vs cpu, then the peer libraries (about 30 min;
+# BENCH_ARGS=--quick for a few minutes). Results go to benchmarks/results/.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
+	$(PY) benchmarks/bench_measures.py
+	$(PY) benchmarks/bench_peers.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build $(VENV)
