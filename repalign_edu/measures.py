@@ -71,19 +71,33 @@ def _use_feature_space(X, Y, kx, ky) -> bool:
     return kx.name == "linear" and ky.name == "linear" and X.shape[1] + Y.shape[1] <= X.shape[0]
 
 
-def _stats(X, Y, kx, ky, be):
+def _stats(X, Y, kx, ky, be, *, rows: bool = True):
+    """GramStats through the backend ``be``.
+
+    ``rows=False`` tells the linear feature-space route that the row sums and
+    diagonals are not needed (uncentred KA, or biased HSIC/CKA of centred
+    features, whose row sums are 0); they are then returned as zeros.
+    """
     X64, Y64 = X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False)
     if _use_feature_space(X, Y, kx, ky):
-        return linear_stats(X64, Y64, matmul=be.matmul,
+        return linear_stats(X64, Y64, matmul=be.matmul, rows=rows,
                             **({"row_stats": be.row_stats} if hasattr(be, "row_stats") else {}))
     return be.gram_stats(X if be.__name__.endswith("cuda") else X64,
                          Y if be.__name__.endswith("cuda") else Y64, kx, ky)
 
 
+def _all_rows_equal(A: np.ndarray, chunk: int = 4096) -> bool:
+    """True if every row equals row 0; returns at the first differing chunk (O(d) for real data)."""
+    for start in range(1, A.shape[0], chunk):
+        if not np.all(A[start:start + chunk] == A[0]):
+            return False
+    return True
+
+
 def _check_variance(X, Y, what: str) -> None:
     """Raise if X or Y has zero variance (all rows equal): centred measures are undefined."""
     for A, name in ((X, "X"), (Y, "Y")):
-        if np.all(A == A[0]):
+        if _all_rows_equal(A):
             raise ValueError(
                 f"{what} is undefined: {name} has zero variance (all {A.shape[0]} rows are "
                 f"equal), so its centred Gram matrix is 0. Check {name}: a dead layer or a "
@@ -177,7 +191,7 @@ def kernel_alignment(X, Y, kernel: str = "linear", *, centered: bool = False, si
         K, L = numpy_ref.grams(X.astype(np.float64), Y.astype(np.float64), kx, ky)
         num, a, b = float(np.sum(K * L)), float(np.sum(K * K)), float(np.sum(L * L))
     else:
-        s = _stats(X, Y, kx, ky, get_backend(name))
+        s = _stats(X, Y, kx, ky, get_backend(name), rows=False)
         num, a, b = s.kl, s.kk, s.ll
     return _ratio(num, a, b, "kernel alignment")
 
@@ -228,7 +242,7 @@ def hsic(X, Y, kernel: str = "linear", *, estimator: str = "biased", sigma=None,
         check_min_samples(X.shape[0], 4, "unbiased HSIC estimator")
     if name == "numpy":
         return numpy_ref.hsic(X.astype(np.float64), Y.astype(np.float64), kx, ky, unbiased)
-    return float(hsic_terms(_stats(X, Y, kx, ky, get_backend(name)), unbiased)[0])
+    return float(hsic_terms(_stats(X, Y, kx, ky, get_backend(name), rows=unbiased), unbiased)[0])
 
 
 @_doc
@@ -278,7 +292,7 @@ def cka(X, Y, kernel: str = "linear", *, debiased: bool = False, sigma=None, deg
     if name == "numpy":
         terms = numpy_ref.cka_terms(X.astype(np.float64), Y.astype(np.float64), kx, ky, debiased)
     else:
-        terms = hsic_terms(_stats(X, Y, kx, ky, get_backend(name)), debiased)
+        terms = hsic_terms(_stats(X, Y, kx, ky, get_backend(name), rows=debiased), debiased)
     return _ratio(*terms, "CKA")
 
 

@@ -71,15 +71,22 @@ def _row_stats(A: np.ndarray):
     return A @ A.sum(axis=0), np.einsum("ij,ij->i", A, A)
 
 
-def linear_stats(X: np.ndarray, Y: np.ndarray, matmul=np.dot, row_stats=_row_stats) -> GramStats:
+def linear_stats(X: np.ndarray, Y: np.ndarray, matmul=np.dot, row_stats=_row_stats,
+                 rows: bool = True) -> GramStats:
     """GramStats of the linear kernels K = X X^T, L = Y Y^T in feature space.
 
     Uses ||X^T Y||_F^2 = <XX^T, YY^T>_F etc.: O(n d^2) time and O(d^2)
     memory, no n x n matrix.  ``matmul`` and ``row_stats`` let a backend
-    pass its own GEMM and its own O(n d) pass.
+    pass its own GEMM and its own O(n d) pass.  With ``rows=False`` the row
+    sums and diagonals are skipped and set to 0 (exact for centred X and Y
+    in the biased HSIC; not used by the uncentred KA).
     """
     XtY, XtX, YtY = matmul(X.T, Y), matmul(X.T, X), matmul(Y.T, Y)
-    (rk, dk), (rl, dl) = row_stats(X), row_stats(Y)
+    if rows:
+        (rk, dk), (rl, dl) = row_stats(X), row_stats(Y)
+    else:
+        rk = dk = np.zeros(X.shape[0])
+        rl = dl = np.zeros(Y.shape[0])
     return GramStats(
         kl=float(np.sum(XtY * XtY)), kk=float(np.sum(XtX * XtX)), ll=float(np.sum(YtY * YtY)),
         rk=rk, rl=rl, dk=dk, dl=dl,
