@@ -79,7 +79,7 @@ def as_representation(X, name: str = "X", *, min_samples: int = 2) -> np.ndarray
     return np.ascontiguousarray(arr)
 
 
-def as_pair(X, Y, *, min_samples: int = 2, same_n: bool = True):
+def as_pair(X, Y, *, min_samples: int = 2, same_n: bool = True, names=("X", "Y")):
     """Validate two representations that share their rows (paired samples).
 
     Parameters
@@ -87,6 +87,8 @@ def as_pair(X, Y, *, min_samples: int = 2, same_n: bool = True):
     X : array_like, shape (n, d_X)
     Y : array_like, shape (n, d_Y)
         d_X and d_Y may differ; n must agree when ``same_n`` is True.
+    names : (str, str)
+        Argument names used in error messages.
 
     Returns
     -------
@@ -99,12 +101,13 @@ def as_pair(X, Y, *, min_samples: int = 2, same_n: bool = True):
         For the cases of :func:`as_representation`, and if X and Y have a
         different number of rows.
     """
-    X = as_representation(X, "X", min_samples=min_samples)
-    Y = as_representation(Y, "Y", min_samples=min_samples)
+    nx, ny = names
+    X = as_representation(X, nx, min_samples=min_samples)
+    Y = as_representation(Y, ny, min_samples=min_samples)
     if same_n and X.shape[0] != Y.shape[0]:
         raise ValueError(
-            f"X and Y must have the same number of samples (rows are paired); got "
-            f"X with n={X.shape[0]} and Y with n={Y.shape[0]}. Pass the same inputs' "
+            f"{nx} and {ny} must have the same number of samples (rows are paired); got "
+            f"{nx} with n={X.shape[0]} and {ny} with n={Y.shape[0]}. Pass the same inputs' "
             "representations in the same order."
         )
     if X.dtype != Y.dtype:

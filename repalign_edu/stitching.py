@@ -41,7 +41,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._validation import as_representation
+from ._validation import as_pair, as_representation
 
 __all__ = [
     "SOFTMAX_LIPSCHITZ",
@@ -235,14 +235,7 @@ def _pair(F1, F2):
     The checks of :func:`repalign_edu._validation.as_pair`, with the
     stitching argument names (F1, F2) in the messages.
     """
-    F1 = as_representation(F1, "F1", min_samples=2)
-    F2 = as_representation(F2, "F2", min_samples=2)
-    if F1.shape[0] != F2.shape[0]:
-        raise ValueError(
-            f"F1 and F2 must have the same number of samples (rows are paired inputs); got "
-            f"F1 with n={F1.shape[0]} and F2 with n={F2.shape[0]}. Pass both models' "
-            "representations of the same inputs, in the same order."
-        )
+    F1, F2 = as_pair(F1, F2, names=("F1", "F2"))
     return F1.astype(np.float64, copy=False), F2.astype(np.float64, copy=False)
 
 
