@@ -24,10 +24,12 @@ venv: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab lessons/
 
+# A per-cell timeout of 180 s: no cell needs more, and nbclient occasionally waits for a
+# widget cell's reply until the timeout (jupyter/nbclient#312) before going on.
 lessons: $(STAMP)
 	mkdir -p build/lessons
 	NUMBA_NUM_THREADS=$(NUMBA_THREADS) $(VENV)/bin/jupyter nbconvert --to notebook --execute \
-		--ExecutePreprocessor.timeout=600 --output-dir build/lessons lessons/*.ipynb
+		--ExecutePreprocessor.timeout=180 --output-dir build/lessons lessons/*.ipynb
 	$(VENV)/bin/jupyter nbconvert --to html --output-dir build/lessons build/lessons/*.ipynb
 
 # Two pytest workers share the 2 cores: one BLAS thread each avoids oversubscription

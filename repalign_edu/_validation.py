@@ -137,10 +137,9 @@ def check_positive(value, name: str) -> float:
     return value
 
 
-def check_min_samples(n: int, needed: int, what: str) -> None:
-    """Raise a ValueError if ``n < needed`` for the estimator ``what``."""
+def check_min_samples(n: int, needed: int, what: str, fix: str = "use estimator='biased'") -> None:
+    """Raise a ValueError if ``n < needed`` for the estimator ``what``; ``fix`` ends the message."""
     if n < needed:
         raise ValueError(
-            f"the {what} needs n >= {needed} samples; got n={n}. Pass more samples "
-            "or use estimator='biased'."
+            f"the {what} needs n >= {needed} samples; got n={n}. Pass more samples or {fix}."
         )

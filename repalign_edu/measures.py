@@ -262,8 +262,11 @@ def cka(X, Y, kernel: str = "linear", *, debiased: bool = False, sigma=None, deg
     ----------
     X : array_like, shape (n, d_X)
     Y : array_like, shape (n, d_Y)
-    debiased : bool
+        Paired representations; float32/float64 (int/bool -> float64).
     {KERNEL}
+    debiased : bool
+        False: biased HSIC, Tr(KHLH)/n^2, in all three terms.  True: the
+        unbiased HSIC of Song et al. (2012) (needs n >= 4).
 
     Returns
     -------
@@ -288,7 +291,8 @@ def cka(X, Y, kernel: str = "linear", *, debiased: bool = False, sigma=None, deg
     X, Y, kx, ky = _prepare(X, Y, kernel, sigma, degree, gamma, coef0, centered=True,
                             variance_for="CKA", backend_name=name)
     if debiased:
-        check_min_samples(X.shape[0], 4, "debiased CKA (unbiased HSIC estimator)")
+        check_min_samples(X.shape[0], 4, "debiased CKA (unbiased HSIC estimator)",
+                          fix="use debiased=False")
     if name == "numpy":
         terms = numpy_ref.cka_terms(X.astype(np.float64), Y.astype(np.float64), kx, ky, debiased)
     else:
@@ -459,7 +463,9 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     X, Y = as_pair(X, Y)
     n = X.shape[0]
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-        raise ValueError(f"k must be an integer with 1 <= k < n = {n}; got k={k!r}. Choose a smaller k.")
+        hint = "pass an int" if not isinstance(k, (int, np.integer)) or isinstance(k, bool) else (
+            "choose a smaller k" if k >= n else "choose k >= 1")
+        raise ValueError(f"k must be an integer with 1 <= k < n = {n}; got k={k!r}: {hint}.")
     k = int(k)
     normed = []
     for A, label in ((X, "X"), (Y, "Y")):

@@ -62,8 +62,8 @@ def figure1(ax=None):
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(8.5, 4.0))
-    ax.set_xlim(0, 1.2)
-    ax.set_ylim(0, 1)
+    ax.set_xlim(-0.04, 1.2)
+    ax.set_ylim(-0.1, 1.1)
     ax.axis("off")
     colors = {"reality": "#f2e6ff", "data": "#e6f2ff", "rep": "#e6ffe6", "out": "#fff2e6"}
     R = (0.1, 0.5)

@@ -7,6 +7,24 @@ a headless test in ``tests/test_widgets.py``.
 """
 from __future__ import annotations
 
+import functools
+
+
+def plot_only(fn):
+    """Wrap a widget function for ``ipywidgets.interact`` so that only its figure shows.
+
+    ``interact`` displays whatever the function returns; the functions here
+    return their numbers (for the headless tests), so a widget cell calls
+    ``interact(plot_only(f), ..., plot=fixed(True))``.  The wrapper keeps
+    ``f``'s signature (``functools.wraps``), which ``interact`` reads.
+    """
+    @functools.wraps(fn)
+    def shown(*args, **kwargs):
+        fn(*args, **kwargs)
+
+    return shown
+
+
 
 # --------------------------------------------------------------------------- lesson 03
 def spectral_bandwidth(scale=1.0, *, n=300, n_eigs=40, seed=0, plot=False):

@@ -8,6 +8,6 @@ Usage in a notebook::
 
 or by id: ``from repalign_edu.exercises import check; check("00.center", my_center)``.
 """
-from ._core import REGISTRY, Exercise, check, close
+from ._core import REGISTRY, Exercise, check, close, unfinished
 
-__all__ = ["REGISTRY", "Exercise", "check", "close"]
+__all__ = ["REGISTRY", "Exercise", "check", "close", "unfinished"]

@@ -42,7 +42,16 @@ class Exercise:
         REGISTRY[self.id] = self
 
     def check(self, answer, *, quiet: bool = False) -> bool:
-        """Print PASS or FAIL (with a hint) for ``answer``; return True on pass."""
+        """Print PASS or FAIL (with a hint) for ``answer``; return True on pass.
+
+        ``None`` (an answer not given yet) fails without running the checker,
+        so the message cannot give the answer away.
+        """
+        if answer is None:
+            if not quiet:
+                print(f"FAIL [{self.id}] no answer yet: replace None with your answer.\n"
+                      f"  Hint: {self.hint_text}")
+            return False
         try:
             ok, msg = self.checker(answer)
         except NotImplementedError:
@@ -63,6 +72,15 @@ class Exercise:
     def solution(self) -> None:
         """Print the worked solution."""
         print(f"Solution [{self.id}]:\n{self.solution_text}")
+
+
+def unfinished(*args, **kwargs):
+    """A stub that is not filled in yet: every checker rejects it.
+
+    The notebooks' self-test cells use it to show that a checker rejects an
+    unfinished answer, whatever the student has already typed.
+    """
+    raise NotImplementedError("unfinished stub")
 
 
 def check(exercise_id: str, answer, *, quiet: bool = False) -> bool:
