@@ -568,47 +568,48 @@ def _knn_push(best_v, best_j, row, v, j, k):
     best_j[row, p] = j
 
 
-@njit(cache=_CACHE)
-def _knn_rows(Xn, XT, I, k, best_v, best_j):
-    """Top-k lists of the rows of tile I, scanning all columns in order."""
-    n = Xn.shape[0]
-    i_start = I * TILE
-    i_stop = min(n, i_start + TILE)
-    D = np.empty((ROWS, TILE))
-    for i0 in range(i_start, i_stop, ROWS):
-        nr = min(ROWS, i_stop - i0)
-        for j_start in range(0, n, TILE):
-            j_stop = min(n, j_start + TILE)
-            _dots(Xn, i0, nr, XT, j_start, j_stop, D)
-            for r in range(nr):
-                i = i0 + r
-                row = D[r, :j_stop - j_start]
-                for t in range(j_stop - j_start):
-                    if j_start + t != i:
-                        _knn_push(best_v, best_j, i, row[t], j_start + t, k)
+#: k-NN blocks: inner products of KNN_ROWS x KNN_COLS pairs are formed by one BLAS
+#: product (8 MiB), then merged into the rows' top-k lists by Numba
+KNN_ROWS = 512
+KNN_COLS = 2048
 
 
 @njit(parallel=True, cache=_CACHE)
-def _knn_kernel(Xn, XT, k):
-    n = Xn.shape[0]
-    best_v = np.full((n, k), -np.inf)
-    best_j = np.full((n, k), n, dtype=np.int64)
-    n_tiles = (n + TILE - 1) // TILE
-    for I in prange(n_tiles):
-        _knn_rows(Xn, XT, I, k, best_v, best_j)
-    return best_j
+def _knn_merge(S, i0, j0, k, best_v, best_j):
+    """Merge the block S[r, t] = <x_{i0+r}, x_{j0+t}> into the top-k lists (self excluded).
+
+    One thread owns each row; within a row the candidates are pushed in
+    column order, and :func:`_knn_push`'s order is a strict total order, so
+    the lists do not depend on the thread count.
+    """
+    for r in prange(S.shape[0]):
+        i = i0 + r
+        for t in range(S.shape[1]):
+            j = j0 + t
+            if j != i:
+                _knn_push(best_v, best_j, i, S[r, t], j, k)
 
 
 def knn_sets(Xn: np.ndarray, k: int) -> np.ndarray:
     """(n, k) int64 indices of the k largest inner products per row, self excluded.
 
     Each row is sorted by decreasing inner product; ties go to the smaller
-    index (as ``numpy.argsort(-S, kind="stable")``).  Each tile of rows is
-    owned by one thread, which scans every column; no n x n matrix is formed.
+    index (as ``numpy.argsort(-S, kind="stable")``).  The inner products are
+    formed block by block (``KNN_ROWS x KNN_COLS``) with BLAS and merged at
+    once, so extra memory is O(n k + KNN_ROWS * KNN_COLS): no n x n matrix.
     """
     Xn = np.ascontiguousarray(Xn, dtype=np.float64)
-    with _threads_for(Xn.shape[0] ** 2 * (Xn.shape[1] + 4)):
-        return _knn_kernel(Xn, np.ascontiguousarray(Xn.T), int(k))
+    n = Xn.shape[0]
+    k = int(k)
+    best_v = np.full((n, k), -np.inf)
+    best_j = np.full((n, k), n, dtype=np.int64)
+    with _threads_for(n * n * 4):
+        for i0 in range(0, n, KNN_ROWS):
+            rows = Xn[i0:i0 + KNN_ROWS]
+            for j0 in range(0, n, KNN_COLS):
+                S = matmul(rows, Xn[j0:j0 + KNN_COLS].T)
+                _knn_merge(S, i0, j0, k, best_v, best_j)
+    return best_j
 
 
 @njit(cache=_CACHE)
