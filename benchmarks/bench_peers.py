@@ -111,30 +111,26 @@ def _torch():
     return torch
 
 
-def ours_cpu(workload):
+def ours(workload, backend):
+    """Our measure for ``workload`` on ``backend`` ("cpu" or "numpy"), as f(X, Y, sigma)."""
     import repalign_edu as ra
 
     return {
-        "linear_cka": lambda X, Y, s: ra.cka(X, Y, backend="cpu"),
-        "rbf_cka": lambda X, Y, s: ra.cka(X, Y, "rbf", sigma=(s, s), backend="cpu"),
+        "linear_cka": lambda X, Y, s: ra.cka(X, Y, backend=backend),
+        "rbf_cka": lambda X, Y, s: ra.cka(X, Y, "rbf", sigma=(s, s), backend=backend),
         "rbf_hsic_u": lambda X, Y, s: ra.hsic(X, Y, "rbf", sigma=(s, s), estimator="unbiased",
-                                              backend="cpu"),
-        "mutual_knn": lambda X, Y, s: ra.mutual_knn(X, Y, k=K_NN, backend="cpu"),
-        "mmd2": lambda X, Y, s: ra.mmd2(X, Y, "rbf", sigma=s, backend="cpu"),
+                                              backend=backend),
+        "mutual_knn": lambda X, Y, s: ra.mutual_knn(X, Y, k=K_NN, backend=backend),
+        "mmd2": lambda X, Y, s: ra.mmd2(X, Y, "rbf", sigma=s, backend=backend),
     }[workload]
+
+
+def ours_cpu(workload):
+    return ours(workload, "cpu")
 
 
 def ours_numpy(workload):
-    import repalign_edu as ra
-
-    return {
-        "linear_cka": lambda X, Y, s: ra.cka(X, Y, backend="numpy"),
-        "rbf_cka": lambda X, Y, s: ra.cka(X, Y, "rbf", sigma=(s, s), backend="numpy"),
-        "rbf_hsic_u": lambda X, Y, s: ra.hsic(X, Y, "rbf", sigma=(s, s), estimator="unbiased",
-                                              backend="numpy"),
-        "mutual_knn": lambda X, Y, s: ra.mutual_knn(X, Y, k=K_NN, backend="numpy"),
-        "mmd2": lambda X, Y, s: ra.mmd2(X, Y, "rbf", sigma=s, backend="numpy"),
-    }[workload]
+    return ours(workload, "numpy")
 
 
 def _textbook_rbf(X, s):
