@@ -48,7 +48,7 @@ Method
   divided by it is the "x limit" column.
 
 Writes ``benchmarks/results/peers.md`` (``peers_quick.md`` with ``--quick``),
-``peers.json`` (machine-readable, read by lesson 07) and ``peers.png``.
+``peers.json`` (machine-readable, read by lesson 09) and ``peers.png``.
 """
 from __future__ import annotations
 

@@ -12,13 +12,21 @@ Sub-modules hold the rest, one concern each:
   (closed forms for Gaussian pairs), ``spectral`` (Mercer eigenpairs, spectral
   KA, KARE), ``stitching`` (stitcher S, A~_2, Theorems 1-2);
 * ``data`` (digits, two modalities, the model zoo), ``plotting``, ``widgets``,
-  ``exercises`` (check() per lesson), ``scaling`` (lesson 07's demo kernels).
+  ``registry`` (MEASURES: name -> measure, with kind and bounds),
+  ``exercises`` (check() per lesson), ``scaling`` (lesson 09's demo kernels).
 """
 from .kernels import centering_matrix, gram_matrix, median_heuristic
 from .measures import cka, distance_alignment, hsic, kernel_alignment, mmd2, mutual_knn
 from .independence import hsic_test
+from .registry import MEASURES, MeasureInfo, register, resolve_measure, _register_builtin
+
+_register_builtin()
 
 __all__ = [
+    "MEASURES",
+    "MeasureInfo",
+    "register",
+    "resolve_measure",
     "centering_matrix",
     "cka",
     "distance_alignment",

@@ -1,4 +1,4 @@
-"""Teaching kernels for lesson 07 (scaling up with Numba).
+"""Teaching kernels for lesson 09 (scaling up with Numba).
 
 Small, readable versions of the ideas behind :mod:`repalign_edu.backends.cpu`
 and :mod:`repalign_edu.backends.cuda`:

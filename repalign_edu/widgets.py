@@ -451,10 +451,10 @@ def dependence_response(strength=0.5, nonlinearity=0.0, *, n=200, seed=0, plot=F
     return out
 
 
-# --------------------------------------------------------------------------- lesson 05
+# --------------------------------------------------------------------------- lesson 07
 def stitching_bound(noise=0.3, head_scale=1.0, label_noise=0.1, anisotropy=1.0, *, head="tanh",
                     n=400, seed=0, plot=False):
-    """Lesson 05 widget: Theorem 1's bound against the measured stitched risk.
+    """Lesson 07 widget: Theorem 1's bound against the measured stitched risk.
 
     A synthetic pair in the setting of the paper's Theorem 1 (recipe 17 of
     the paper notes): x ~ N(0, I_6), f_2(x) = x[:4] (d_2 = 4) and
@@ -506,7 +506,7 @@ def stitching_bound(noise=0.3, head_scale=1.0, label_noise=0.1, anisotropy=1.0, 
 
     References
     ----------
-    Paper section 4.2, Theorem 1 (Eq. 2); lesson 05.
+    Paper section 4.2, Theorem 1 (Eq. 2); lesson 07.
     """
     import numpy as np
 
@@ -564,10 +564,10 @@ def stitching_bound(noise=0.3, head_scale=1.0, label_noise=0.1, anisotropy=1.0, 
     return out
 
 
-# --------------------------------------------------------------------------- lesson 06
+# --------------------------------------------------------------------------- lesson 08
 def zoo_pair_alignment(width=64, view_1="left", view_2="right", seed_1=0, seed_2=1, *, k=10,
                        plot=False):
-    """Lesson 06 widget: alignment and stitching between two networks of the zoo.
+    """Lesson 08 widget: alignment and stitching between two networks of the zoo.
 
     Trains (or loads from the cache) two networks of
     :func:`repalign_edu.data.model_zoo` with the same ``width`` (one hidden
@@ -608,7 +608,7 @@ def zoo_pair_alignment(width=64, view_1="left", view_2="right", seed_1=0, seed_2
 
     References
     ----------
-    Huh et al. (2024); paper sections 1 and 4.2; lesson 06.
+    Huh et al. (2024); paper sections 1 and 4.2; lesson 08.
     """
     import numpy as np
 
@@ -660,9 +660,9 @@ def zoo_pair_alignment(width=64, view_1="left", view_2="right", seed_1=0, seed_2
     return out
 
 
-# --------------------------------------------------------------------------- lesson 07
+# --------------------------------------------------------------------------- lesson 09
 def scaling_memory(n=50_000, *, d=64, tile=256, threads=2, plot=False):
-    """Lesson 07 widget: memory of a materialised vs a streamed kernel measure.
+    """Lesson 09 widget: memory of a materialised vs a streamed kernel measure.
 
     For two representations with ``d`` features each, compares the float64
     Gram matrices K and L that a textbook RBF CKA holds (2 n^2 * 8 bytes) with

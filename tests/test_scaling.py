@@ -1,4 +1,4 @@
-"""Teaching kernels of lesson 07 (repalign_edu.scaling), its exercises and its widget.
+"""Teaching kernels of lesson 09 (repalign_edu.scaling), its exercises and its widget.
 
 The thread-count checks run in subprocesses with NUMBA_NUM_THREADS=1 and =2
 (the variable is read when numba starts); the CUDA teaching kernel runs under
@@ -18,7 +18,7 @@ import pytest
 
 import repalign_edu as ra
 from repalign_edu import scaling
-from repalign_edu.exercises import lesson07 as ex
+from repalign_edu.exercises import lesson09 as ex
 from repalign_edu.kernels import KernelParams, gram_from_params
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ Interface (shared with :mod:`.cuda`): ``gram_stats``, ``kernel_sum``,
 :func:`repalign_edu.hsic_test`), and the O(n d) passes ``center`` and
 ``row_stats`` used by the linear feature-space route.
 
-Design rules (see lesson 07):
+Design rules (see lesson 09):
 
 * **No n x n matrix is ever allocated.**  The sample is cut into tiles of
   ``TILE`` rows.  A pair of tiles (I, J) is processed ``ROWS`` rows at a

@@ -1,6 +1,6 @@
 """numba.cuda backend: tiled, streaming GPU kernels (same interface as :mod:`.cpu`).
 
-Design rules (see lesson 07; they mirror the CPU backend):
+Design rules (see lesson 09; they mirror the CPU backend):
 
 * **No n x n matrix on the device.**  The Gram kernels walk the n x n index
   square in tiles of ``TILE x TILE`` (64 x 64) entries.  A thread block of

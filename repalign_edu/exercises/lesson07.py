@@ -1,129 +1,124 @@
-"""Exercises of lesson 07: scaling up with Numba (tiles, prange reductions, memory)."""
+"""Exercises of lesson 07: stitching (paper section 4)."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import KernelParams, gram_from_params
+from ..stitching import SOFTMAX_LIPSCHITZ, stitching_misalignment, theorem1_bound
 from ._core import Exercise, close
 
 
-# --------------------------------------------------------------------------- gram memory
-def _gram_gb_ref(n):
-    return 8.0 * n * n / 1e9
+# --------------------------------------------------------------------------- A~_2 by hand
+def _misalignment_ref(F1, F2):
+    F1, F2 = np.asarray(F1, float), np.asarray(F2, float)
+    S_t = np.linalg.lstsq(F1, F2, rcond=None)[0]          # (d1, d2) = S^T
+    R = F2 - F1 @ S_t
+    return float(np.mean(np.sum(R**2, axis=1)))
 
 
-def _check_gram_gb(fn):
-    for n in (1_000, 50_000, 100_000):
-        v = fn(n)
-        ok, msg = close(v, _gram_gb_ref(n), rtol=1e-6)
-        if not ok:
-            if np.isclose(float(v), 8.0 * n * n / 1024**3, rtol=1e-6):
-                return False, "that is GiB (1024^3 bytes); the exercise asks for GB = 1e9 bytes."
-            if np.isclose(float(v), 4.0 * n * n / 1e9, rtol=1e-6):
-                return False, "that is float32 (4 bytes); the measures accumulate in float64 (8 bytes)."
-            return False, f"n = {n:,}: {msg}"
-    return True, "one float64 Gram matrix at n = 50,000 is 20 GB: it does not fit in a laptop."
+def _check_misalignment(fn):
+    rng = np.random.default_rng(51)
+    base = rng.normal(size=(60, 3))
+    # rank-deficient F1 (a duplicated direction and a dead unit), as for ReLU features
+    F1 = np.hstack([base, base[:, :1] * 2.0, np.zeros((60, 1))])
+    F2 = np.tanh(base @ rng.normal(size=(3, 4))) + 0.1 * rng.normal(size=(60, 4))
+    try:
+        value = float(fn(F1, F2))
+    except (TypeError, ValueError):
+        return False, "return a single number."
+    except np.linalg.LinAlgError:
+        return False, ("F1 here is rank deficient, so S_11 is singular: use np.linalg.lstsq "
+                       "(or pinv), never np.linalg.inv.")
+    expected = stitching_misalignment(F1, F2)
+    total = float(np.mean(np.sum(F2**2, axis=1)))
+    if abs(value - total) < 1e-9 * total:
+        return False, "this is Tr S_22 = E||f_2||^2: subtract what the best stitcher explains."
+    if abs(value * len(F1) - expected * len(F1) ** 2) < 1e-6 * expected * len(F1) ** 2 or \
+            abs(value - expected * len(F1)) < 1e-6 * expected * len(F1):
+        return False, "divide the summed squared residual by n (A~_2 is a mean over samples)."
+    return close(value, expected, rtol=1e-8, atol=1e-12)
 
 
-gram_gb = Exercise(
-    id="07.gram_gb",
-    prompt="Write gram_gb(n): the size in GB (1e9 bytes) of one dense n x n float64 Gram matrix.",
-    checker=_check_gram_gb,
-    hint_text="n * n entries of 8 bytes each; divide by 1e9.",
-    solution_text="def gram_gb(n):\n    return 8.0 * n * n / 1e9",
-    reference=_gram_gb_ref,
+misalignment_by_hand = Exercise(
+    id="07.misalignment",
+    prompt="Write my_A2(F1, F2) = min_S mean ||S f_1 - f_2||^2 (Theorem 1's A~_2), valid for rank-deficient F1.",
+    checker=_check_misalignment,
+    hint_text=("Regress F2 on F1 with np.linalg.lstsq(F1, F2, rcond=None)[0] (that is S^T), then "
+               "average the squared row norms of the residual F2 - F1 @ S^T."),
+    solution_text=(
+        "def my_A2(F1, F2):\n    St = np.linalg.lstsq(F1, F2, rcond=None)[0]\n"
+        "    R = F2 - F1 @ St\n    return np.mean(np.sum(R**2, axis=1))"
+    ),
+    reference=_misalignment_ref,
 )
 
 
-# --------------------------------------------------------------------------- tiled row sums
-def _row_sums_ref(X, sigma, tile):
-    X = np.asarray(X, dtype=float)
-    n = X.shape[0]
-    sq = np.einsum("ij,ij->i", X, X)
-    out = np.empty(n)
-    for i0 in range(0, n, tile):
-        A = X[i0:i0 + tile]
-        D = np.maximum(sq[i0:i0 + tile, None] + sq[None, :] - 2.0 * A @ X.T, 0.0)
-        out[i0:i0 + tile] = np.exp(-D / (2.0 * sigma**2)).sum(axis=1)
-    return out
+# --------------------------------------------------------------------------- the bound
+def _bound_ref(R2, A2, kappa2):
+    return float((np.sqrt(R2) + kappa2 * np.sqrt(A2)) ** 2)
 
 
-def _check_row_sums(fn):
-    rng = np.random.default_rng(17)
-    X = rng.normal(size=(203, 3))
-    sigma, tile = 1.3, 32
-    expected = gram_from_params(X, KernelParams("rbf", sigma=sigma)).sum(axis=1)
-    out = np.asarray(fn(X, sigma, tile), dtype=float)
-    if out.shape != (203,):
-        return False, f"return one sum per row, shape (203,); got {out.shape}."
-    if np.allclose(out, expected / 203):
-        return False, "these are row means; the exercise asks for row sums K 1."
-    if not np.allclose(out, expected, rtol=1e-10, atol=1e-12):
-        return False, "the row sums differ from K 1 of the full RBF Gram matrix."
-    # the tiled answer must not depend on the tile size (a last partial tile is easy to drop)
-    out2 = np.asarray(fn(X, sigma, 50), dtype=float)
-    if not np.allclose(out2, expected, rtol=1e-10, atol=1e-12):
-        return False, "with tile=50 (203 is not a multiple of 50) the result is wrong: keep the last, shorter tile."
-    return True, "K 1 from tiles of shape (tile, n): O(n * tile) memory instead of O(n^2)."
+def _check_bound(fn):
+    cases = [(0.08, 0.4, 1.4), (0.0, 2.0, 0.5), (0.3, 0.0, 3.0), (0.05, 0.01, 10.0)]
+    for R2, A2, k in cases:
+        try:
+            value = float(fn(R2, A2, k))
+        except (TypeError, ValueError):
+            return False, "return a single number."
+        expected = theorem1_bound(R2, A2, k)
+        if abs(value - expected) > 1e-12 + 1e-9 * expected:
+            if abs(value - (R2 + k**2 * A2)) < 1e-9 * max(expected, 1e-12) and A2 * R2 > 0:
+                return False, f"for {(R2, A2, k)} the cross term 2 kappa sqrt(A~_2 R_2) is missing."
+            if abs(value - (np.sqrt(R2) + k * A2) ** 2) < 1e-9 * max(expected, 1e-12):
+                return False, "take the square root of A~_2 (it is a squared distance)."
+            return False, f"for R2={R2}, A2={A2}, kappa2={k} expected {expected:.6g}, got {value:.6g}."
+    return True, "R_2 + kappa^2 A~_2 + 2 kappa sqrt(A~_2 R_2) = (sqrt(R_2) + kappa sqrt(A~_2))^2."
 
 
-tiled_row_sums = Exercise(
-    id="07.tiled_row_sums",
-    prompt="Write tiled_row_sums(X, sigma, tile): the row sums K 1 of the RBF Gram matrix, "
-           "computed from row tiles K[i0:i0+tile, :] only (never the whole n x n matrix).",
-    checker=_check_row_sums,
-    hint_text="Loop i0 over range(0, n, tile); the squared distances of a tile are "
-              "|a|^2 + |x|^2 - 2 a.x, i.e. sq[i0:i1, None] + sq[None, :] - 2 * X[i0:i1] @ X.T.",
-    solution_text=(
-        "def tiled_row_sums(X, sigma, tile):\n"
-        "    n = X.shape[0]\n    sq = np.sum(X * X, axis=1)\n    out = np.empty(n)\n"
-        "    for i0 in range(0, n, tile):\n"
-        "        A = X[i0:i0 + tile]\n"
-        "        D = np.maximum(sq[i0:i0 + tile, None] + sq[None, :] - 2 * A @ X.T, 0)\n"
-        "        out[i0:i0 + tile] = np.exp(-D / (2 * sigma**2)).sum(axis=1)\n"
-        "    return out"
-    ),
-    reference=_row_sums_ref,
+bound_by_hand = Exercise(
+    id="07.bound",
+    prompt="Write my_bound(R2, A2, kappa2), the right-hand side of Theorem 1 (Eq. 2).",
+    checker=_check_bound,
+    hint_text="R_2(H_2) + kappa_2^2 A~_2 + 2 kappa_2 (A~_2 R_2(H_2))^{1/2}; it is a perfect square.",
+    solution_text="def my_bound(R2, A2, kappa2):\n    return (np.sqrt(R2) + kappa2 * np.sqrt(A2)) ** 2",
+    reference=_bound_ref,
 )
 
 
-# --------------------------------------------------------------------------- blocked sum
-def _blocked_ref(x, block):
-    x = np.asarray(x, dtype=float)
-    partial = [float(np.sum(x[b:b + block])) for b in range(0, len(x), block)]
-    total = 0.0
-    for p in partial:
-        total += p
-    return np.array(partial), total
+# --------------------------------------------------------------------------- Remark 4
+def _check_reparam(value):
+    ok, msg = close(value, 1.0, rtol=1e-8)
+    if not ok:
+        msg += (" S can absorb any invertible B: min_S E||S B f_1 - f_2||^2 = min_S' E||S' f_1 - f_2||^2 "
+                "with S' = S B (Remark 4: the spectrum eta_1 is irrelevant).")
+    return ok, msg
 
 
-def _check_blocked(fn):
-    x = np.random.default_rng(5).normal(size=1003)
-    out = fn(x, 100)
-    if not isinstance(out, tuple) or len(out) != 2:
-        return False, "return a pair (partial, total)."
-    partial, total = np.asarray(out[0], dtype=float), float(out[1])
-    if partial.shape != (11,):
-        return False, (f"1003 values in blocks of 100 give 11 blocks (the last has 3 values); "
-                       f"got {partial.shape[0]} partial sums.")
-    ref_p, ref_t = _blocked_ref(x, 100)
-    if not np.allclose(partial, ref_p, rtol=1e-12, atol=1e-12):
-        return False, "partial[b] should be the sum of x[b*block:(b+1)*block]."
-    if not np.isclose(total, ref_t, rtol=1e-12):
-        return False, "total should be the sum of the partial sums."
-    return True, "one slot per block: no two workers ever write the same element."
+reparametrisation_prediction = Exercise(
+    id="07.reparametrisation",
+    prompt="Predict A~_2(B f_1, f_2) / A~_2(f_1, f_2) for an invertible (ill-conditioned) matrix B.",
+    checker=_check_reparam,
+    hint_text="The minimisation runs over all matrices S. What is S B when S ranges over all matrices?",
+    solution_text="1.0: {S B : S} is again the set of all d2 x d1 matrices, so the minimum does not change.",
+    reference=1.0,
+)
 
 
-blocked_partial_sums = Exercise(
-    id="07.blocked_partial_sums",
-    prompt="Write blocked_partial_sums(x, block): the per-block slot array partial[b] = "
-           "sum(x[b*block:(b+1)*block]) and the total, added in block order.",
-    checker=_check_blocked,
-    hint_text="There are ceil(len(x) / block) blocks: range(0, len(x), block) gives their starts.",
-    solution_text=(
-        "def blocked_partial_sums(x, block):\n"
-        "    partial = np.array([x[b:b + block].sum() for b in range(0, len(x), block)])\n"
-        "    return partial, partial.sum()"
-    ),
-    reference=_blocked_ref,
+# --------------------------------------------------------------------------- softmax constant
+def _check_softmax(value):
+    ok, msg = close(value, SOFTMAX_LIPSCHITZ, rtol=1e-9)
+    if not ok and value is not None and np.isfinite(float(value)) and abs(float(value) - 1.0) < 1e-9:
+        return False, "1 is a valid Lipschitz constant but not the smallest one."
+    if not ok:
+        msg += " The Jacobian of the softmax is diag(p) - p p^T; bound its eigenvalues with Gershgorin."
+    return ok, msg
+
+
+softmax_lipschitz = Exercise(
+    id="07.softmax",
+    prompt="What is the smallest Lipschitz constant (Euclidean norms) of the softmax?",
+    checker=_check_softmax,
+    hint_text="Row i of diag(p) - p p^T: centre p_i(1 - p_i), radius p_i(1 - p_i). Maximise 2 p(1 - p).",
+    solution_text=("1/2: every eigenvalue of diag(p) - p p^T is at most max_i 2 p_i (1 - p_i) <= 1/2, "
+                   "attained as p -> (1/2, 1/2, 0, ...)."),
+    reference=SOFTMAX_LIPSCHITZ,
 )

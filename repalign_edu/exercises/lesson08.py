@@ -1,4 +1,4 @@
-"""Exercises of lesson 06: the Platonic representation hypothesis in miniature."""
+"""Exercises of lesson 08: the Platonic representation hypothesis in miniature."""
 from __future__ import annotations
 
 import numpy as np
@@ -45,7 +45,7 @@ def _mknn_unnormalised(X, Y, k):
 
 
 mutual_knn_by_hand = Exercise(
-    id="06.mutual_knn",
+    id="08.mutual_knn",
     prompt="Write my_mutual_knn(X, Y, k): the mean fraction of shared k nearest neighbours (cosine, self excluded).",
     checker=_check_mknn,
     hint_text=("Normalise rows, G = A @ A.T, set the diagonal to -inf, take the k largest per row "
@@ -70,7 +70,7 @@ def _check_chance(value):
 
 
 chance_level = Exercise(
-    id="06.chance",
+    id="08.chance",
     prompt="Predict the mutual 10-NN score of two unrelated representations of the n = 540 test digits.",
     checker=_check_chance,
     hint_text="There are n - 1 candidate neighbours, and X's neighbour set holds k of them.",
@@ -111,7 +111,7 @@ def _check_pairwise(fn):
 
 
 pairwise_cka = Exercise(
-    id="06.pairwise",
+    id="08.pairwise",
     prompt="Write cka_matrix(reps): the symmetric matrix of linear CKA between every pair of representations.",
     checker=_check_pairwise,
     hint_text="Loop over i < j, call ra.cka(reps[i], reps[j]), fill both M[i, j] and M[j, i]; put 1 on the diagonal.",

@@ -1,10 +1,10 @@
-"""The checkers of lessons 05 and 06 accept the reference answers and reject wrong ones."""
+"""The checkers of lessons 07 and 08 accept the reference answers and reject wrong ones."""
 import numpy as np
 import pytest
 
 from repalign_edu.exercises import REGISTRY, check
-from repalign_edu.exercises import lesson05 as ex5
-from repalign_edu.exercises import lesson06 as ex6
+from repalign_edu.exercises import lesson07 as ex5
+from repalign_edu.exercises import lesson08 as ex6
 
 ALL = [ex5.misalignment_by_hand, ex5.bound_by_hand, ex5.reparametrisation_prediction,
        ex5.softmax_lipschitz, ex6.mutual_knn_by_hand, ex6.chance_level, ex6.pairwise_cka]

@@ -1,4 +1,4 @@
-"""Headless tests of the lesson 05 and 06 widget functions."""
+"""Headless tests of the lesson 07 and 08 widget functions."""
 import matplotlib
 
 matplotlib.use("Agg")
