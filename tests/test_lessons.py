@@ -1,0 +1,71 @@
+"""Every notebook in lessons/ runs three ways: as shipped, solved by the references, all wrong.
+
+One test class per lesson (so that ``pytest-xdist --dist loadscope`` spreads the lessons
+over the workers); new lessons are picked up automatically. See tests/lesson_harness.py
+for how the variants run, and CONTRIBUTING.md ("Answer cells") for the convention.
+"""
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import lesson_harness as h
+from repalign_edu.exercises import get
+
+LESSONS = sorted((Path(__file__).resolve().parents[1] / "lessons").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _lesson_class(path: Path):
+    class TestLesson:
+        def test_convention(self):
+            """Static: answer cells tagged with known ids, kernelspec python3, no stored outputs."""
+            nb = nbformat.read(path, as_version=4)
+            assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+            assert not [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("outputs")], \
+                "commit lessons without outputs"
+            for answer in h.find_answer_cells(nb):            # raises on an untagged answer cell
+                get(answer.exercise_id)                         # the id is registered
+
+        def test_three_ways(self, capsys):
+            with capsys.disabled():
+                h.run_lesson(path, log=lambda s: print("\n" + s, end=""))
+
+    TestLesson.__name__ = TestLesson.__qualname__ = f"TestLesson{path.stem.split('_')[0]}"
+    return TestLesson
+
+
+for _p in LESSONS:
+    _cls = _lesson_class(_p)
+    globals()[_cls.__name__] = _cls
+
+
+def test_lessons_found():
+    assert LESSONS, "no lesson found under lessons/"
+
+
+def test_rewrite_replaces_only_the_answer():
+    src = "@dec\ndef f(x):\n    raise NotImplementedError\n\nex.q.check(f);\n"
+    cell = h.AnswerCell(0, "00.center", "f")
+    out = h.rewrite(src, cell, "solved")
+    assert "NotImplementedError" not in out and "@dec" not in out
+    assert out.splitlines()[0] == "f = __import__('repalign_edu.exercises', fromlist=['get']).get('00.center').reference"
+    assert "ex.q.check(f);" in out
+    assert "wrong_answer()" in h.rewrite("f = None  # answer\nex.q.check(f)\n", cell, "wrong")
+
+
+def test_untagged_answer_cells_are_reported():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("def f(x):\n    raise NotImplementedError\nex.q.check(f)")]
+    with pytest.raises(h.HarnessError, match="no 'exercise:NN.name' tag"):
+        h.find_answer_cells(nb)
+    nb.cells[0].metadata["tags"] = ["exercise:00.center"]
+    assert h.find_answer_cells(nb)[0].name == "f"
+
+
+def test_replay_plan_follows_dependencies_and_flags_redefinitions():
+    nb = nbformat.v4.new_notebook()
+    srcs = ["X = 1", "f = None\nex.q.check(f)", "Y = f(X)", "Z = Y + 1", "W = X * 2", "X = 3"]
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in srcs]
+    plan = h.replay_plan(nb, [h.AnswerCell(1, "00.center", "f")])
+    assert plan.replay == [1, 2, 3]                      # cell 4 does not read f, Y or Z
+    assert plan.unsafe and "X" in plan.unsafe[0]         # cell 2 reads X, which cell 5 redefines
