@@ -45,6 +45,7 @@ def test_unfinished_and_none_fail_without_giving_anything_away(exercise, capsys)
     answers = (unfinished, None) if callable(exercise.reference) else (None,)
     for answer in answers:
         assert not exercise.check(answer)
+    assert exercise._level == 0                         # not an attempt: the first hint stays
     out = capsys.readouterr().out
     assert out.count(f"FAIL [{exercise.id}]") == len(answers)
     assert "no answer yet" in out

@@ -268,7 +268,9 @@ class Exercise:
             print(f"PASS [{self.id}] {msg}".rstrip())
         else:
             print(f"FAIL [{self.id}] {msg}")
-            self._print_hint()
+            # an answer not given yet (None, an unfinished stub) is not an attempt: it shows the
+            # current hint without moving on to the next one
+            self._print_hint(advance=not _unanswered(answer, msg))
         return ok
 
     def use(self, answer, *, quiet: bool = False):
@@ -295,7 +297,7 @@ class Exercise:
         return None
 
     # ------------------------------------------------------------------ help
-    def _print_hint(self):
+    def _print_hint(self, advance: bool = True):
         level = min(self._level, len(self.hints) - 1)
         last = level == len(self.hints) - 1
         tag = f"Hint {level + 1}/{len(self.hints)}"
@@ -303,7 +305,8 @@ class Exercise:
         print(f"  {tag}: {self.hints[level]}{more}")
         if last:
             print(f"  That was the last hint; .solution() shows a worked solution.")
-        self._level = min(self._level + 1, len(self.hints) - 1)
+        if advance:
+            self._level = min(self._level + 1, len(self.hints) - 1)
 
     def hint(self) -> None:
         """Print the next hint (a nudge first, then more concrete ones)."""
@@ -330,6 +333,10 @@ class Exercise:
     def solution(self) -> None:
         """Print the worked solution."""
         print(f"Solution [{self.id}]:\n{self.solution_source()}")
+
+
+def _unanswered(answer, msg: str) -> bool:
+    return answer is None or msg.startswith("the stub still raises NotImplementedError")
 
 
 def unfinished(*args, **kwargs):
