@@ -72,6 +72,8 @@ class Basis:
         Orthonormal basis Q of the column space of Xc (rank r).
     s : ndarray, shape (r,)
         Non-zero singular values, decreasing.
+    Vt : ndarray, shape (r, d)
+        Right singular vectors (orthonormal rows).
     Xc : ndarray, shape (n, d)
         The centred representation (float64).
     name : str
@@ -80,6 +82,7 @@ class Basis:
 
     U: np.ndarray
     s: np.ndarray
+    Vt: np.ndarray
     Xc: np.ndarray
     name: str = "X"
 
@@ -98,7 +101,7 @@ class Basis:
         frac = np.cumsum(self.s**2) / np.sum(self.s**2)
         r = int(np.searchsorted(frac, variance * (1.0 - 1e-12)) + 1)
         scores = self.U[:, :r] * self.s[:r]
-        return Basis(self.U[:, :r], self.s[:r], scores, self.name)
+        return Basis(self.U[:, :r], self.s[:r], np.eye(r), scores, self.name)
 
 
 def basis(X, name: str = "X") -> Basis:
@@ -125,7 +128,7 @@ def basis(X, name: str = "X") -> Basis:
     """
     X = as_representation(X, name, min_samples=3).astype(np.float64)
     Xc = X - X.mean(axis=0)
-    U, s, _ = np.linalg.svd(Xc, full_matrices=False)
+    U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
     tol = max(Xc.shape) * np.finfo(np.float64).eps * (s[0] if s.size else 0.0)
     r = int(np.sum(s > tol)) if s.size and s[0] > 0 else 0
     if r == 0:
@@ -134,7 +137,7 @@ def basis(X, name: str = "X") -> Basis:
             f"correlations are undefined. Check {name}: a dead layer or a constant feature map "
             "gives this."
         )
-    return Basis(U[:, :r], s[:r], Xc, name)
+    return Basis(U[:, :r], s[:r], Vt[:r], Xc, name)
 
 
 def _check_ridge(ridge) -> float:
@@ -169,18 +172,31 @@ def _check_degenerate(bx: Basis, by: Basis, ridge: float, what: str) -> None:
         )
 
 
-def _cca(bx: Basis, by: Basis, ridge: float):
-    """Canonical correlations and the X-side canonical variates (columns, orthonormal basis).
+@dataclass(frozen=True)
+class CCAPair:
+    """The CCA of one pair of :class:`Basis` objects (everything the measures need).
 
-    M = diag(f_X) U_X^T U_Y diag(f_Y) with f = s / sqrt(s^2 + lambda); its
-    singular values are the (regularised) canonical correlations, and the
-    X-side variates are U_X diag(f_X) u_i (u_i left singular vectors of M).
+    With M0 = U_X^T U_Y (r_X x r_Y) and f = s / sqrt(s^2 + lambda) (1 at
+    ridge 0), M = diag(f_X) M0 diag(f_Y) = u diag(rho) v^T: the singular
+    values rho are the (regularised) canonical correlations; the X-side
+    canonical variates are U_X diag(f_X) u_i and the Y-side ones U_Y diag(f_Y) v_i.
     """
+
+    rho: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    fx: np.ndarray
+    fy: np.ndarray
+    M0: np.ndarray
+
+
+def _cca(bx: Basis, by: Basis, ridge: float) -> CCAPair:
+    """Canonical correlations and variates of a pair (see :class:`CCAPair`)."""
     fx, fy = _shrink(bx, ridge), _shrink(by, ridge)
-    M = (fx[:, None] * (bx.U.T @ by.U)) * fy[None, :]
-    u, rho, _ = np.linalg.svd(M, full_matrices=False)
+    M0 = bx.U.T @ by.U
+    u, rho, vt = np.linalg.svd((fx[:, None] * M0) * fy[None, :], full_matrices=False)
     p = min(bx.rank, by.rank)
-    return np.clip(rho[:p], 0.0, 1.0), u[:, :p], fx
+    return CCAPair(np.clip(rho[:p], 0.0, 1.0), u[:, :p], vt[:p].T, fx, fy, M0)
 
 
 def _summary(rho: np.ndarray, statistic: str) -> float:
@@ -229,7 +245,7 @@ def canonical_correlations(X, Y, *, ridge: float = 0.0) -> np.ndarray:
     ridge = _check_ridge(ridge)
     bx, by = basis(X, "X"), basis(Y, "Y")
     _check_degenerate(bx, by, ridge, "CCA")
-    return _cca(bx, by, ridge)[0]
+    return _cca(bx, by, ridge).rho
 
 
 def cca_similarity(X, Y, statistic: str = "mean_rho", *, ridge: float = 0.0) -> float:
@@ -322,7 +338,7 @@ def svcca(X, Y, variance: float = 0.99, statistic: str = "mean_rho", *,
     variance = _check_variance(variance)
     bx, by = basis(X, "X").truncate(variance), basis(Y, "Y").truncate(variance)
     _check_degenerate(bx, by, ridge, "SVCCA")
-    return _summary(_cca(bx, by, ridge)[0], statistic)
+    return _summary(_cca(bx, by, ridge).rho, statistic)
 
 
 def _check_variance(variance) -> float:
@@ -334,12 +350,27 @@ def _check_variance(variance) -> float:
     return float(variance)
 
 
-def _pwcca_from_bases(bx: Basis, by: Basis, ridge: float) -> float:
-    rho, u, fx = _cca(bx, by, ridge)
-    H = bx.U @ (fx[:, None] * u)                  # X-side canonical variates, (n, p)
-    H, _ = np.linalg.qr(H)                        # orthonormal columns, as Morcos et al.
-    alpha = np.sum(np.abs(H.T @ bx.Xc), axis=1)   # alpha_i = sum_j |<h_i, x_j>|
+def _pwcca_side(b: Basis, coef: np.ndarray, f: np.ndarray, rho: np.ndarray) -> float:
+    """PWCCA with the weights of ``b``'s neurons; its variates are U diag(f) coef.
+
+    The variates are orthonormalised (Morcos et al. use a QR); since U has
+    orthonormal columns this is a QR of diag(f) coef (r x p), and
+    H^T Xc = G^T diag(s) V^T needs no n-sized product.
+    """
+    G = np.linalg.qr(f[:, None] * coef)[0]
+    alpha = np.sum(np.abs(G.T @ (b.s[:, None] * b.Vt)), axis=1)   # sum_j |<h_i, x_j>|
     return float(np.sum(alpha * rho) / np.sum(alpha))
+
+
+def _pwcca_both(pair: CCAPair, bx: Basis, by: Basis) -> tuple[float, float]:
+    """(pwcca(X, Y), pwcca(Y, X)) from one CCA."""
+    return (_pwcca_side(bx, pair.u, pair.fx, pair.rho),
+            _pwcca_side(by, pair.v, pair.fy, pair.rho))
+
+
+def _pwcca_from_bases(bx: Basis, by: Basis, ridge: float) -> float:
+    pair = _cca(bx, by, ridge)
+    return _pwcca_side(bx, pair.u, pair.fx, pair.rho)
 
 
 def pwcca(X, Y, *, ridge: float = 0.0) -> float:
@@ -415,20 +446,26 @@ def pwcca_symmetric(X, Y, *, ridge: float = 0.0) -> float:
     ridge = _check_ridge(ridge)
     bx, by = basis(X, "X"), basis(Y, "Y")
     _check_degenerate(bx, by, ridge, "PWCCA")
-    return 0.5 * (_pwcca_from_bases(bx, by, ridge) + _pwcca_from_bases(by, bx, ridge))
+    return 0.5 * sum(_pwcca_both(_cca(bx, by, ridge), bx, by))
+
+
+def _regression_from_overlap(M0: np.ndarray, bx: Basis, fy: np.ndarray) -> float:
+    """R^2 of predicting X from Y, given M0 = U_X^T U_Y and Y's shrinkage f_Y.
+
+    The fitted values are U_Y diag(f_Y^2) U_Y^T Xc (f_Y = 1 at ridge 0, so
+    R^2 = ||U_Y^T Xc||_F^2 / ||Xc||_F^2), and the squared row norms of
+    U_Y^T Xc = M0^T diag(s_X) V_X^T are the column sums of M0^2 s_X^2.
+    """
+    f2 = fy**2
+    c2 = np.sum(M0**2 * (bx.s**2)[:, None], axis=0)   # ||row i of U_Y^T Xc||^2
+    total = float(np.sum(bx.s**2))
+    resid = total - float(np.sum((2.0 * f2 - f2**2) * c2))
+    return float(min(max(1.0 - resid / total, 0.0), 1.0))
 
 
 def _regression_from_bases(bx: Basis, by: Basis, ridge: float) -> float:
-    """R^2 = 1 - ||Xc - Yc B||^2 / ||Xc||^2 with the (ridge) least-squares B.
-
-    The fitted values are U_Y diag(f_Y^2) U_Y^T Xc (f_Y = 1 at ridge 0, so
-    R^2 = ||U_Y^T Xc||_F^2 / ||Xc||_F^2).
-    """
-    f2 = _shrink(by, ridge) ** 2
-    C = by.U.T @ bx.Xc                             # (r_Y, d_X)
-    total = float(np.sum(bx.s**2))
-    resid = total - float(np.sum((2.0 * f2 - f2**2)[:, None] * C**2))
-    return float(min(max(1.0 - resid / total, 0.0), 1.0))
+    """R^2 = 1 - ||Xc - Yc B||^2 / ||Xc||^2 with the (ridge) least-squares B."""
+    return _regression_from_overlap(bx.U.T @ by.U, bx, _shrink(by, ridge))
 
 
 def linear_regression_similarity(X, Y, *, ridge: float = 0.0) -> float:

@@ -126,8 +126,8 @@ def _pair(X, Y, k, backend):
 
 
 # --------------------------------------------------------------------------- CKNNA
-def _cknna_from(nx: Neighbourhood, ny: Neighbourhood) -> float:
-    M = _mutual_mask(nx.idx, ny.idx)
+def _cknna_from(nx: Neighbourhood, ny: Neighbourhood, M=None) -> float:
+    M = _mutual_mask(nx.idx, ny.idx) if M is None else M
     kx, ky = nx.centred, ny.centred
     cross = float(np.einsum("iab,ia,ib->", M, kx, ky))
     sx, sy = float(np.sum(kx * kx)), float(np.sum(ky * ky))
@@ -209,9 +209,9 @@ def cknna(X, Y, k: int = 10, *, backend: str = "auto") -> float:
 
 
 # --------------------------------------------------------------------------- Jaccard
-def _jaccard_from(nx: Neighbourhood, ny: Neighbourhood) -> float:
+def _jaccard_from(nx: Neighbourhood, ny: Neighbourhood, M=None) -> float:
     k = nx.idx.shape[1]
-    shared = _mutual_mask(nx.idx, ny.idx).sum(axis=(1, 2))
+    shared = (_mutual_mask(nx.idx, ny.idx) if M is None else M).sum(axis=(1, 2))
     return float(np.mean(shared / (2 * k - shared)))
 
 
