@@ -474,21 +474,34 @@ def layer_identification(n_samples=None, *, seeds=_data.DEEP_SEEDS, allow_degene
 
 
 # --------------------------------------------------------------------------- ReSi-style tests
+#: a sequence whose spread is below this (relative) is constant: its ranks would be rounding noise
+CONSTANT_RTOL = 1e-9
+
+
+def _constant(x, axis=None):
+    x = np.asarray(x, float)
+    return np.ptp(x, axis=axis) <= CONSTANT_RTOL * np.maximum(1.0, np.max(np.abs(x), axis=axis))
+
+
 def _spearman(x, y):
     x, y = np.asarray(x, float), np.asarray(y, float)
-    if np.ptp(x) == 0 or np.ptp(y) == 0:
+    if _constant(x) or _constant(y):
         return float("nan")                                   # a constant cannot be ranked
     return float(spearmanr(x, y)[0])
 
 
 def _spearman_rows(A, B):
-    """Spearman rho of each row pair (A[r], B[r]) at once: Pearson of average ranks."""
+    """Spearman rho of each row pair (A[r], B[r]) at once: Pearson of average ranks.
+
+    NaN for a row pair in which either row is constant (within :data:`CONSTANT_RTOL`).
+    """
+    flat = _constant(A, axis=1) | _constant(B, axis=1)
     ra, rb = rankdata(A, axis=1), rankdata(B, axis=1)
     ra -= ra.mean(axis=1, keepdims=True)
     rb -= rb.mean(axis=1, keepdims=True)
     den = np.sqrt(np.sum(ra * ra, axis=1) * np.sum(rb * rb, axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, np.sum(ra * rb, axis=1) / den, np.nan)
+        return np.where((den > 0) & ~flat, np.sum(ra * rb, axis=1) / den, np.nan)
 
 
 def _bootstrap_spearman(X, Y, *, n_boot=1000):
@@ -643,8 +656,9 @@ class SpecificityResult:
 
     Attributes
     ----------
-    deleted : ndarray, shape (D,)
-        Number of principal components deleted (smallest variance first).
+    kept : ndarray, shape (D,)
+        Number of principal components kept (the rest, smallest variance
+        first, deleted); 0 stands for "all" (nothing deleted).
     accuracy : ndarray, shape (S, D)
         Linear-probe test accuracy for each setting (network, layer) and deletion.
     similarity : dict name -> ndarray (S, D)
@@ -652,12 +666,13 @@ class SpecificityResult:
     rho : dict name -> float
         Spearman rho between the measure's movement (1 - s / s_0, s_0 its value
         with nothing deleted) and the probe's accuracy drop, pooled over
-        all settings and deletions; NaN where the measure does not move.
+        all settings and deletions; NaN where the measure does not move
+        (constant within :data:`CONSTANT_RTOL`: its ranks would be rounding noise).
     ci : dict name -> (low, high)
         95% bootstrap interval of rho over the settings.
     """
 
-    deleted: np.ndarray
+    kept: np.ndarray
     accuracy: np.ndarray
     similarity: dict
     rho: dict
@@ -668,7 +683,7 @@ class SpecificityResult:
                 "|---|---|---|---|"]
         for m in self.similarity:
             lo, hi = self.ci[m]
-            moves = bool(np.ptp(self.similarity[m]) > 1e-9)
+            moves = not bool(_constant(self.similarity[m]))
             r = "--" if np.isnan(self.rho[m]) else f"{self.rho[m]:.2f}"
             c = "--" if np.isnan(lo) else f"{lo:.2f} to {hi:.2f}"
             rows.append(f"| {m} | {r} | {c} | {'yes' if moves else 'no'} |")
@@ -678,12 +693,15 @@ class SpecificityResult:
         return self.to_markdown()
 
 
-def _delete_components(R_train, R_test, n_delete):
-    """Project onto all but the ``n_delete`` smallest-variance principal components (fitted on train)."""
+def _delete_components(R_train, R_test, n_keep):
+    """Keep the ``n_keep`` largest principal components (fitted on train), delete the rest.
+
+    ``n_keep = 0`` keeps every non-null component (nothing is deleted).
+    """
     mean = R_train.mean(axis=0)
     _, s, Vt = np.linalg.svd(R_train - mean, full_matrices=False)
     r = int(np.sum(s > max(R_train.shape) * np.finfo(float).eps * s[0]))
-    V = Vt[:max(r - n_delete, 1)].T
+    V = Vt[:r if n_keep == 0 else min(n_keep, r)].T
     return ((R_train - mean) @ V) @ V.T + mean, ((R_test - mean) @ V) @ V.T + mean
 
 
@@ -694,12 +712,13 @@ def _probe_accuracy(Ztr, ytr, Zte, yte):
 
 
 def specificity_test(*, nets=(0, 1), layers=(2, 4, 6),
-                     deleted=(0, 8, 16, 24, 32, 36, 40, 42, 44), cache=True) -> SpecificityResult:
+                     kept=(0, 32, 24, 16, 12, 8, 6, 4, 2), cache=True) -> SpecificityResult:
     """Ding, Denain & Steinhardt (2021)'s principal-component deletion test, in miniature.
 
     For each setting (network ``net``, hidden layer ``layer``): fit PCA on
-    the training digits' representation, delete the ``k`` components of
-    smallest variance (k in ``deleted``), train a linear probe
+    the training digits' representation, keep its ``k`` components of
+    largest variance (k in ``kept``; 0: all) and delete the others, smallest
+    variance first; train a linear probe
     (``sklearn.linear_model.RidgeClassifier``) on the deleted training
     representation and score it on the held-out digits; compare the deleted
     held-out representation with the original one by every measure.
@@ -721,8 +740,8 @@ def specificity_test(*, nets=(0, 1), layers=(2, 4, 6),
     def compute():
         zoo = _data.deep_zoo(seeds=tuple(nets))
         X, y = _data.load_digits()
-        out = {m: np.empty((len(nets) * len(layers), len(deleted))) for m in ALL_MEASURES}
-        out["accuracy"] = np.empty((len(nets) * len(layers), len(deleted)))
+        out = {m: np.empty((len(nets) * len(layers), len(kept))) for m in ALL_MEASURES}
+        out["accuracy"] = np.empty((len(nets) * len(layers), len(kept)))
         srow = 0
         for net in nets:
             e = zoo[net]
@@ -730,7 +749,7 @@ def specificity_test(*, nets=(0, 1), layers=(2, 4, 6),
             for layer in layers:
                 Rtr, Rte = Rtr_all[layer - 1], Rte_all[layer - 1]
                 p0 = prepare(Rte)
-                for c, k in enumerate(deleted):
+                for c, k in enumerate(kept):
                     Ztr, Zte = _delete_components(Rtr, Rte, k)
                     out["accuracy"][srow, c] = _probe_accuracy(Ztr, y[e.train_idx], Zte, y[e.test_idx])
                     pk = prepare(Zte)
@@ -741,7 +760,7 @@ def specificity_test(*, nets=(0, 1), layers=(2, 4, 6),
         return out
 
     vals = _cached("specificity", {"nets": list(nets), "layers": list(layers),
-                                   "deleted": list(deleted)}, compute, cache)
+                                   "kept": list(kept)}, compute, cache)
     acc = vals["accuracy"]
     sims, rho, ci = {}, {}, {}
     drop = acc[:, :1] - acc
@@ -752,4 +771,4 @@ def specificity_test(*, nets=(0, 1), layers=(2, 4, 6),
         rho[m] = _spearman(move.ravel(), drop.ravel())
         ci[m] = ((float("nan"), float("nan")) if np.isnan(rho[m]) else
                  _bootstrap_spearman(move, drop))
-    return SpecificityResult(np.asarray(deleted), acc, sims, rho, ci)
+    return SpecificityResult(np.asarray(kept), acc, sims, rho, ci)
