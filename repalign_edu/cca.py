@@ -75,9 +75,14 @@ class Basis:
     Vt : ndarray, shape (r, d)
         Right singular vectors (orthonormal rows).
     Xc : ndarray, shape (n, d)
-        The centred representation (float64).
+        The centred representation (float64), times 2**-log2_scale.
     name : str
         Argument name for error messages.
+    log2_scale : int
+        Xc, U diag(s) V^T are the centred input divided by 2**log2_scale (an
+        exact power of two, 0 for ordinary data), which keeps s**2 finite and
+        non-zero for inputs near the float64 limits.  Every measure of this
+        module is scale invariant, so it never shows.
     """
 
     U: np.ndarray
@@ -85,6 +90,7 @@ class Basis:
     Vt: np.ndarray
     Xc: np.ndarray
     name: str = "X"
+    log2_scale: int = 0
 
     @property
     def rank(self) -> int:
@@ -101,7 +107,7 @@ class Basis:
         frac = np.cumsum(self.s**2) / np.sum(self.s**2)
         r = int(np.searchsorted(frac, variance * (1.0 - 1e-12)) + 1)
         scores = self.U[:, :r] * self.s[:r]
-        return Basis(self.U[:, :r], self.s[:r], np.eye(r), scores, self.name)
+        return Basis(self.U[:, :r], self.s[:r], np.eye(r), scores, self.name, self.log2_scale)
 
 
 def basis(X, name: str = "X") -> Basis:
@@ -128,6 +134,9 @@ def basis(X, name: str = "X") -> Basis:
     """
     X = as_representation(X, name, min_samples=3).astype(np.float64)
     Xc = X - X.mean(axis=0)
+    peak = float(np.max(np.abs(Xc)))
+    e = int(np.frexp(peak)[1]) if peak > 0 and not 2.0**-400 < peak < 2.0**400 else 0
+    Xc = np.ldexp(Xc, -e)                          # exact; s**2 stays finite and non-zero
     U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
     tol = max(Xc.shape) * np.finfo(np.float64).eps * (s[0] if s.size else 0.0)
     r = int(np.sum(s > tol)) if s.size and s[0] > 0 else 0
@@ -137,7 +146,7 @@ def basis(X, name: str = "X") -> Basis:
             f"correlations are undefined. Check {name}: a dead layer or a constant feature map "
             "gives this."
         )
-    return Basis(U[:, :r], s[:r], Vt[:r], Xc, name)
+    return Basis(U[:, :r], s[:r], Vt[:r], Xc, name, e)
 
 
 def _check_ridge(ridge) -> float:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_pair
+from ._validation import as_pair, as_representation
 from .backends import get_backend, numpy_ref, resolve_backend
 from .registry import register
 
@@ -42,7 +42,11 @@ def _check_k(k, n: int) -> int:
 
 
 def _unit_rows(A: np.ndarray, name: str) -> np.ndarray:
+    """Rows divided by their norm; each row is first divided by its largest |entry|, so
+    that norms of rows near the float64 limits (1e200 or 1e-200) neither overflow nor underflow."""
     A = A.astype(np.float64)
+    peak = np.max(np.abs(A), axis=1, keepdims=True)
+    A = np.divide(A, peak, out=np.zeros_like(A), where=peak > 0)
     norms = np.linalg.norm(A, axis=1)
     if not np.all(norms > 0):
         i = int(np.argmin(norms))
@@ -99,8 +103,6 @@ def neighbourhood(X, k: int = 10, *, name: str = "X", backend: str = "auto") -> 
     ValueError
         Invalid X, k out of range, a row of norm 0, unknown backend.
     """
-    from ._validation import as_representation
-
     X = as_representation(X, name, min_samples=2)
     k = _check_k(k, X.shape[0])
     be_name = resolve_backend(backend)

@@ -200,7 +200,7 @@ def pair_similarities(a: Prepared, b: Prepared, *, allow_degenerate: bool = Fals
         "PWCCA": float(sum(_cca._pwcca_both(pair, bx, by))),
         "linear regression": (_cca._regression_from_overlap(pair.M0, bx, pair.fy)
                               + _cca._regression_from_overlap(pair.M0.T, by, pair.fx)),
-        "linear HSIC": hsic / bx.n**2,
+        "linear HSIC": float(np.ldexp(hsic / bx.n**2, 2 * (bx.log2_scale + by.log2_scale))),
         "linear CKA": hsic / np.sqrt(float(np.sum(bx.s**4)) * float(np.sum(by.s**4))),
         "Procrustes (cos theta)": float(np.sum(np.linalg.svd(C, compute_uv=False))
                                         / np.sqrt(np.sum(bx.s**2) * np.sum(by.s**2))),

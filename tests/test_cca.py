@@ -251,3 +251,11 @@ def test_registry_entries():
         assert info.kind == "similarity" and info.bounds == (0.0, 1.0) and info.symmetric is sym
         X, Y = _pair()
         assert 0.0 <= ra.MEASURES[name](X, Y) <= 1.0
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_extreme_scales_give_the_same_values(scale):
+    X, Y = _pair(11)
+    for f in (ra.cca_similarity, ra.svcca, ra.pwcca, ra.linear_regression_similarity):
+        assert f(scale * X, Y) == pytest.approx(f(X, Y), rel=1e-9), f.__name__
+        assert np.isfinite(f(scale * X, scale * Y))

@@ -133,3 +133,12 @@ def test_zero_row_and_mismatched_n():
         ra.cknna(X, Y)
     with pytest.raises(ValueError, match="same number of samples"):
         ra.knn_jaccard(X[1:], Y)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_extreme_scales_give_the_same_values(scale):
+    X, Y = _pair(7)
+    for f in (ra.knn_jaccard, ra.cknna, ra.second_order_cosine):
+        for backend in ("numpy", "cpu"):
+            assert f(scale * X, Y, backend=backend) == pytest.approx(f(X, Y, backend=backend),
+                                                                      rel=1e-9, abs=1e-12)
