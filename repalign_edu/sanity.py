@@ -61,7 +61,9 @@ __all__ = [
     "identification_accuracy",
     "input_noise_test",
     "layer_identification",
+    "layer_credit",
     "layer_monotonicity",
+    "per_layer_accuracy",
     "pair_similarities",
     "prepare",
     "random_label_test",
@@ -289,6 +291,43 @@ def similarity_matrices(reps, *, allow_degenerate: bool = False) -> dict:
     return S
 
 
+def layer_credit(S) -> np.ndarray:
+    """Credit of every trial: C[i, j, l] for layer l of network i matched in network j.
+
+    Parameters
+    ----------
+    S : ndarray, shape (N, N, L, L)
+        From :func:`similarity_matrices` (one measure).
+
+    Returns
+    -------
+    ndarray, shape (N, N, L)
+        1/|tied| if layer l is among the layers tied for the row maximum of
+        S[i, j, l, :], else 0 (the tie rule of the module docstring); NaN for i == j.
+    """
+    S = np.asarray(S, dtype=np.float64)
+    N, _, L, _ = S.shape
+    with np.errstate(invalid="ignore"):                     # NaN within-network blocks
+        top = S.max(axis=3, keepdims=True)
+        tied = S >= top - TIE_RTOL * np.maximum(1.0, np.abs(top))
+        hit = tied[..., np.arange(L), np.arange(L)]              # (N, N, L): l among the tied
+        credit = hit / tied.sum(axis=3)
+    credit[np.arange(N), np.arange(N)] = np.nan
+    return credit
+
+
+def per_layer_accuracy(S) -> np.ndarray:
+    """Identification accuracy of each layer, averaged over ordered network pairs (i != j).
+
+    Returns
+    -------
+    ndarray, shape (L,)
+    """
+    C = layer_credit(S)
+    N = C.shape[0]
+    return C[~np.eye(N, dtype=bool)].mean(axis=0)
+
+
 def identification_accuracy(S) -> np.ndarray:
     """Per-pair accuracy of identifying the corresponding layer, with the tie rule.
 
@@ -304,16 +343,7 @@ def identification_accuracy(S) -> np.ndarray:
         credit of "argmax_m S[i, j, l, m] == l" (1/|tied| for a tie that
         contains l); NaN on the diagonal (no trial).
     """
-    S = np.asarray(S, dtype=np.float64)
-    N, _, L, _ = S.shape
-    with np.errstate(invalid="ignore"):                     # NaN within-network blocks
-        top = S.max(axis=3, keepdims=True)
-        tied = S >= top - TIE_RTOL * np.maximum(1.0, np.abs(top))
-        hit = tied[..., np.arange(L), np.arange(L)]              # (N, N, L): l among the tied
-        credit = hit / tied.sum(axis=3)
-    A = credit.mean(axis=2)
-    A[np.arange(N), np.arange(N)] = np.nan
-    return A
+    return layer_credit(S).mean(axis=2)
 
 
 def bootstrap_ci(units, statistic, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0):

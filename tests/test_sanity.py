@@ -66,6 +66,7 @@ def test_tie_rule_and_accuracy():
     assert np.isnan(A[0, 0])
     S[1, 0] = np.array([[1, 1, 0], [0, 0, 1], [0, 1, 1]])   # ties of two, one miss
     assert sanity.identification_accuracy(S)[1, 0] == pytest.approx((0.5 + 0 + 0.5) / 3)
+    assert np.allclose(sanity.per_layer_accuracy(S), [(1 + 0.5) / 2, (1 + 0) / 2, (1 + 0.5) / 2])
 
 
 def test_degenerate_pairs_raise_unless_allowed():
