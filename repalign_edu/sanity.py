@@ -606,6 +606,19 @@ def random_label_test(*, layer: int = 6, models=(0, 1, 2), refs=(3, 4, 5, 6, 7, 
     digits.  A trustworthy measure gives less similarity the more labels were
     random.
 
+    Parameters
+    ----------
+    layer : int in 1..6
+        Hidden layer compared.
+    models : sequence of int
+        Seeds of the networks trained at each label-noise level.
+    refs : sequence of int
+        Seeds of the clean reference networks (disjoint from ``models``).
+    noise_levels : sequence of float in [0, 1]
+        Fractions of random training labels, increasing.
+    cache : bool
+        Cache the similarities in :func:`repalign_edu.data.cache_dir`.
+
     Returns
     -------
     RankingResult
@@ -638,6 +651,15 @@ def input_noise_test(*, layer: int = 6, models=(0, 1, 2), refs=(3, 4, 5),
     seed (``refs``) sees the clean digits.  Similarity at hidden layer
     ``layer`` should fall as the noise grows.
 
+    Parameters
+    ----------
+    layer : int in 1..6
+    models, refs : sequence of int
+        Seeds of the networks that see noisy inputs / clean inputs.
+    strengths : sequence of float >= 0
+        Noise standard deviations (pixel units), increasing.
+    cache : bool
+
     Returns
     -------
     RankingResult
@@ -666,6 +688,10 @@ def layer_monotonicity(result: IdentificationResult) -> RankingResult:
 
     Uses the within-network blocks of :func:`layer_identification`'s
     matrices: for each network, s(layer 1, layer l) for l = 2..L.
+
+    Parameters
+    ----------
+    result : IdentificationResult
 
     Returns
     -------
@@ -757,6 +783,15 @@ def specificity_test(*, nets=(0, 1), layers=(2, 4, 6),
     from the original tracks the probe's accuracy drop (large positive
     Spearman rho); one that does not move while accuracy falls is blind to
     the change, one that moves while accuracy stays put flags harmless ones.
+
+    Parameters
+    ----------
+    nets : sequence of int
+        Deep-zoo seeds.
+    layers : sequence of int in 1..6
+    kept : sequence of int >= 0
+        Components kept (0: all, the reference point of the movement).
+    cache : bool
 
     Returns
     -------
