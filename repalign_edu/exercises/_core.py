@@ -55,15 +55,27 @@ def call_student(fn, *args, **kwargs):
     except NotImplementedError:
         raise
     except Exception as exc:
-        frames = traceback.extract_tb(exc.__traceback__)[1:]      # drop this frame
-        ours = [f for f in frames if "repalign_edu" not in f.filename.replace("\\", "/")
-                and "site-packages" not in f.filename and "numpy" not in f.filename]
-        where = ""
-        if ours:
-            f = ours[-1]
-            code = (f.line or "").strip()
-            where = f" (in your code: line {f.lineno}" + (f": {code}" if code else "") + ")"
-        raise StudentError(f"your code raised {type(exc).__name__}: {exc}{where}") from None
+        raise StudentError(_students_error(exc, skip=1)) from None
+
+
+_PACKAGE_DIR = __file__.replace("\\", "/").rsplit("/exercises/", 1)[0]
+
+
+def _student_frames(exc, skip=0):
+    """The traceback frames of ``exc`` that lie in the student's code (not this package or a library)."""
+    frames = traceback.extract_tb(exc.__traceback__)[skip:]
+    return [f for f in frames if not f.filename.replace("\\", "/").startswith(_PACKAGE_DIR)
+            and "site-packages" not in f.filename and "/lib/python" not in f.filename.replace("\\", "/")]
+
+
+def _students_error(exc, skip=0) -> str:
+    ours = _student_frames(exc, skip)
+    where = ""
+    if ours:
+        f = ours[-1]
+        code = (f.line or "").strip()
+        where = f" (in your code: line {f.lineno}" + (f": {code}" if code else "") + ")"
+    return f"your code raised {type(exc).__name__}: {exc}{where}"
 
 
 def _describe(value) -> str:
@@ -250,7 +262,10 @@ class Exercise:
             return False, "the stub still raises NotImplementedError: fill it in."
         except StudentError as exc:
             return False, str(exc)
-        except Exception as exc:  # the checker could not use the answer: say so, do not crash
+        except Exception as exc:  # do not crash the notebook; say whose error it is
+            frames = traceback.extract_tb(exc.__traceback__)
+            if frames and _student_frames(exc) and _student_frames(exc)[-1] == frames[-1]:
+                return False, _students_error(exc)          # raised in the student's own code
             return False, (f"this answer could not be checked ({type(exc).__name__}: {exc}); "
                            "check the type and shape the task asks for.")
         return bool(ok), msg
