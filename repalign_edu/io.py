@@ -131,6 +131,10 @@ def _as_2d(arr, path: str, what: str, notes: list) -> np.ndarray:
 # containers of named arrays (npz, h5, pt, safetensors)
 # --------------------------------------------------------------------------
 def _read_npy(path):
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic != b"\x93NUMPY":
+        raise InputError(f"{path}: not a .npy file (it lacks the NumPy header); save arrays with np.save.")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -248,7 +252,7 @@ def _column_to_float(path, name, cells: np.ndarray, *, strict: bool, headerless:
     i = int(np.flatnonzero(~ok)[0])
     line = i + (1 if headerless else 2)
     raise InputError(
-        f"{path}: column {name!r} is not numeric: line {line} holds {cells[i]!r} "
+        f"{path}: column {name!r} is not numeric: line {line} holds {str(cells[i])!r} "
         f"({n_text} non-numeric cell(s)); fix those cells, or choose the feature columns with --columns."
     )
 

@@ -156,12 +156,30 @@ def _check_kwargs(label, name, kwargs):
     return label, name, kwargs
 
 
+class _About:
+    """Prefix a measure's ValueError with the measure and the files (X = A, Y = B)."""
+
+    def __init__(self, label, src_A, src_B):
+        self.prefix = f"{label} of {src_A} (X) and {src_B} (Y): "
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, exc, tb):
+        if typ is not None and issubclass(typ, ValueError) and not isinstance(exc, InputError):
+            raise ValueError(self.prefix + str(exc)) from None
+        return False
+
+
 def _call_measure(name, X, Y, kwargs, backend):
     func = MEASURES[name]
     kw = dict(kwargs)
     if backend != "auto" and "backend" in _accepted(func):
         kw["backend"] = backend
-    value = float(func(X, Y, **kw))
+    try:
+        value = float(func(X, Y, **kw))
+    except TypeError as exc:  # an option of the wrong type reaching the measure
+        raise ValueError(f"measure {name}: bad option ({exc}).") from None
     if not math.isfinite(value):
         raise ValueError(f"measure {name} returned {value} on these inputs; check them for constant "
                          "columns or too few rows.")
@@ -472,25 +490,35 @@ def compare(A, B, *, measures=DEFAULT_MEASURES, permutations=0, ci=None, n_resam
     for label, name, kwargs in _bar(specs, total=len(specs), desc="measures",
                                     progress=progress and len(specs) > 1):
         info = resolve_measure(name)
-        value = _call_measure(name, X, Y, kwargs, backend)
-        extra = {}
-        if permutations:
-            kw = _with_progress(inf.permutation_test, dict(n_permutations=permutations, alpha=alpha,
-                                                            seed=seed, backend=backend), progress)
-            res = inf.permutation_test(X, Y, name, **kw, **kwargs)
-            extra.update(n_permutations=permutations, pvalue=float(res.pvalue),
-                         threshold=float(res.threshold),
-                         calibrated=None if res.calibrated is None else float(res.calibrated))
-        if ci is not None:
-            kw = _with_progress(inf.bootstrap_ci, dict(n_resamples=n_resamples, level=ci,
-                                                        method=ci_method, seed=seed, backend=backend),
-                                progress)
-            res = inf.bootstrap_ci(X, Y, name, **kw, **kwargs)
-            extra.update(ci_level=ci, ci_low=float(res.low), ci_high=float(res.high),
-                         ci_method=str(res.method), n_resamples=n_resamples)
+        with _About(label, data.source_A, data.source_B):
+            value = _call_measure(name, X, Y, kwargs, backend)
+            extra = _compare_inference(inf, name, X, Y, kwargs, permutations=permutations, alpha=alpha,
+                                       seed=seed, backend=backend, ci=ci, n_resamples=n_resamples,
+                                       ci_method=ci_method, progress=progress)
         rows.append(MeasureRow(label, name, kwargs, info.kind, info.bounds, value, **extra))
     return CompareResult(data.source_A, data.source_B, X.shape[0], X.shape[1], Y.shape[1],
                          data.pairing, data.dropped_nan, tuple(rows), seed, backend, data.notes)
+
+
+def _compare_inference(inf, name, X, Y, kwargs, *, permutations, alpha, seed, backend, ci, n_resamples,
+                       ci_method, progress):
+    """The permutation-test and bootstrap fields of one :class:`MeasureRow`."""
+    extra = {}
+    if permutations:
+        kw = _with_progress(inf.permutation_test, dict(n_permutations=permutations, alpha=alpha,
+                                                        seed=seed, backend=backend), progress)
+        res = inf.permutation_test(X, Y, name, **kw, **kwargs)
+        extra.update(n_permutations=permutations, pvalue=float(res.pvalue),
+                     threshold=float(res.threshold),
+                     calibrated=None if res.calibrated is None else float(res.calibrated))
+    if ci is not None:
+        kw = _with_progress(inf.bootstrap_ci, dict(n_resamples=n_resamples, level=ci,
+                                                    method=ci_method, seed=seed, backend=backend),
+                            progress)
+        res = inf.bootstrap_ci(X, Y, name, **kw, **kwargs)
+        extra.update(ci_level=ci, ci_low=float(res.low), ci_high=float(res.high),
+                     ci_method=str(res.method), n_resamples=n_resamples)
+    return extra
 
 
 # --------------------------------------------------------------------------
@@ -674,7 +702,8 @@ def layers(A, B, *, measure="cka", permutations=0, agg="max", alpha=0.05, seed=N
             kw["backend"] = backend
         opts = _with_progress(inf.calibrate_layers, dict(agg=agg, n_permutations=permutations,
                                                           alpha=alpha, seed=seed), progress)
-        res = inf.calibrate_layers(list(la.values()), list(lb.values()), name, **opts, **kw)
+        with _About(label, info["source_A"], info["source_B"]):
+            res = inf.calibrate_layers(list(la.values()), list(lb.values()), name, **opts, **kw)
         matrix = np.asarray(res.matrix, dtype=float)
         calibration = {"agg": agg, "statistic": float(res.statistic), "pvalue": float(res.pvalue),
                        "threshold": float(res.threshold),
@@ -684,7 +713,8 @@ def layers(A, B, *, measure="cka", permutations=0, agg="max", alpha=0.05, seed=N
         pairs = [(i, j) for i in range(len(names_A)) for j in range(len(names_B))]
         matrix = np.empty((len(names_A), len(names_B)))
         for i, j in _bar(pairs, total=len(pairs), desc="layer pairs", progress=progress):
-            matrix[i, j] = _call_measure(name, la[names_A[i]], lb[names_B[j]], kwargs, backend)
+            with _About(label, f"{info['source_A']}[{names_A[i]}]", f"{info['source_B']}[{names_B[j]}]"):
+                matrix[i, j] = _call_measure(name, la[names_A[i]], lb[names_B[j]], kwargs, backend)
     return LayersResult(info["source_A"], info["source_B"], names_A, names_B, matrix, label, name,
                         kwargs, mi.kind, mi.bounds, info["n"], _best(matrix, names_A, names_B, mi.kind),
                         _best(matrix.T, names_B, names_A, mi.kind), calibration, info["dropped_nan"],
