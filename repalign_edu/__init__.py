@@ -2,11 +2,13 @@
 Alignment" (Insulla, Huang & Rosasco, ICLR 2025, arXiv 2502.14047).
 
 Public API: the alignment measures (kernel alignment, CKA, HSIC, MMD, distance
-alignment, mutual k-NN), kernels and bandwidths, and the HSIC permutation test.
+alignment, mutual k-NN), kernels and bandwidths, and inference for every measure
+(permutation_test, bootstrap_ci, calibrate_layers; hsic_test).
 Sub-modules hold the rest, one concern each:
 
 * ``kernels`` (Gram matrices, bandwidths), ``measures`` (the measures above),
   ``backends`` (numpy reference, Numba cpu, Numba cuda);
+* ``inference`` (permutation p-values, bootstrap intervals, calibrated scores);
 * ``metrics`` (RDMs, RSA, Procrustes shape metrics), ``independence``
   (HSIC permutation test), ``cross_covariance`` (COCO, KCC), ``gaussian``
   (closed forms for Gaussian pairs), ``spectral`` (Mercer eigenpairs, spectral
@@ -18,6 +20,8 @@ Sub-modules hold the rest, one concern each:
 from .kernels import centering_matrix, gram_matrix, median_heuristic
 from .measures import cka, distance_alignment, hsic, kernel_alignment, mmd2, mutual_knn
 from .independence import hsic_test
+from .inference import (BootstrapResult, LayerCalibration, PermutationResult, bootstrap_ci,
+                        calibrate_layers, permutation_test)
 from .registry import MEASURES, MeasureInfo, register, resolve_measure, _register_builtin
 
 _register_builtin()
@@ -25,6 +29,12 @@ _register_builtin()
 __all__ = [
     "MEASURES",
     "MeasureInfo",
+    "BootstrapResult",
+    "LayerCalibration",
+    "PermutationResult",
+    "bootstrap_ci",
+    "calibrate_layers",
+    "permutation_test",
     "register",
     "resolve_measure",
     "centering_matrix",

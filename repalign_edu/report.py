@@ -698,10 +698,9 @@ def layers(A, B, *, measure="cka", permutations=0, agg="max", alpha=0.05, seed=N
     if permutations:
         inf = _inference()
         kw = dict(kwargs)
-        if backend != "auto" and "backend" in _accepted(MEASURES[name]):
-            kw["backend"] = backend
         opts = _with_progress(inf.calibrate_layers, dict(agg=agg, n_permutations=permutations,
-                                                          alpha=alpha, seed=seed), progress)
+                                                          alpha=alpha, seed=seed, backend=backend),
+                              progress)
         with _About(label, info["source_A"], info["source_B"]):
             res = inf.calibrate_layers(list(la.values()), list(lb.values()), name, **opts, **kw)
         matrix = np.asarray(res.matrix, dtype=float)
