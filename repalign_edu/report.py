@@ -264,6 +264,7 @@ class MeasureRow:
     bounds: tuple
     value: float
     n_permutations: int = 0
+    alpha: float | None = None
     pvalue: float | None = None
     threshold: float | None = None
     calibrated: float | None = None
@@ -277,7 +278,7 @@ class MeasureRow:
         d = {"measure": self.measure, "kwargs": dict(self.kwargs), "kind": self.kind,
              "bounds": [_json_num(b) for b in self.bounds], "value": self.value}
         if self.n_permutations:
-            d.update(n_permutations=self.n_permutations, pvalue=self.pvalue,
+            d.update(n_permutations=self.n_permutations, alpha=self.alpha, pvalue=self.pvalue,
                      threshold=self.threshold, calibrated=self.calibrated)
         if self.ci_level is not None:
             d["ci"] = {"level": self.ci_level, "low": self.ci_low, "high": self.ci_high,
@@ -299,11 +300,12 @@ def _interpret_measure(r: MeasureRow, n: int) -> str:
                  f"[{H.fmt(r.ci_low)}, {H.fmt(r.ci_high)}]: another sample of the same kind would "
                  "likely give a value in this range. ")
     if r.n_permutations:
-        text += (f"Shuffling the pairing {r.n_permutations} times gives values up to "
-                 f"{H.fmt(r.threshold)} (the 95% level of chance); the p-value {H.fmt_p(r.pvalue)} "
-                 "is the share of shuffles at least as aligned as the real pairing, ")
-        text += ("so the alignment is unlikely to be chance. " if r.pvalue is not None and r.pvalue <= 0.05
-                 else "so chance explains the value. ")
+        way = "up to" if r.kind == "similarity" else "down to"
+        text += (f"Shuffling the pairing {r.n_permutations} times gives values {way} "
+                 f"{H.fmt(r.threshold)} (the {1 - r.alpha:.0%} level of chance); the p-value "
+                 f"{H.fmt_p(r.pvalue)} is the share of shuffles at least as aligned as the real pairing, ")
+        text += ("so the alignment is unlikely to be chance. " if r.pvalue <= r.alpha
+                 else "so chance can explain the value. ")
         if r.calibrated is not None:
             text += (f"The calibrated score {H.fmt(r.calibrated)} rescales the value between that chance "
                      "level (0) and perfect alignment (1). ")
@@ -402,16 +404,17 @@ class CompareResult:
         ax.bar(x, vals, color="#0072B2", alpha=0.8, label="value")
         for i, r in enumerate(self.rows):
             if r.ci_level is not None:
-                ax.errorbar(i, r.value, yerr=[[r.value - r.ci_low], [r.ci_high - r.value]], color="k",
-                            capsize=4, label=f"{r.ci_level:.0%} CI" if i == 0 else None)
+                # a percentile interval need not contain the estimate: draw [low, high] as it is
+                ax.vlines(i, r.ci_low, r.ci_high, colors="k", label=f"{r.ci_level:.0%} CI" if i == 0 else None)
+                ax.hlines([r.ci_low, r.ci_high], i - 0.08, i + 0.08, colors="k")
             if r.threshold is not None:
                 ax.hlines(r.threshold, i - 0.4, i + 0.4, colors="#D55E00", linestyles="--",
-                          label="chance (95% of shuffles)" if i == 0 else None)
+                          label=f"chance ({1 - r.alpha:.0%} level of shuffles)" if i == 0 else None)
         ax.set_xticks(x, [r.label for r in self.rows], rotation=20, ha="right")
         ax.set_ylabel("value")
         ax.set_title("alignment of A and B")
         if any(r.ci_level is not None or r.threshold is not None for r in self.rows):
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=7, loc="best")
         return fig
 
     def to_html(self) -> str:
@@ -508,7 +511,7 @@ def _compare_inference(inf, name, X, Y, kwargs, *, permutations, alpha, seed, ba
         kw = _with_progress(inf.permutation_test, dict(n_permutations=permutations, alpha=alpha,
                                                         seed=seed, backend=backend), progress)
         res = inf.permutation_test(X, Y, name, **kw, **kwargs)
-        extra.update(n_permutations=permutations, pvalue=float(res.pvalue),
+        extra.update(n_permutations=permutations, alpha=alpha, pvalue=float(res.pvalue),
                      threshold=float(res.threshold),
                      calibrated=None if res.calibrated is None else float(res.calibrated))
     if ci is not None:
