@@ -109,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     l = sub.add_parser("layers", help="every layer of A against every layer of B",  # noqa: E741
                        description="Compare every array (layer) of A with every array of B: the "
-                                   "layer x layer heat map and the best match of each layer.")
+                                   "layer x layer heat map and the best match of each layer. A and B are "
+                                   ".npz/.h5/.pt/.safetensors files of named arrays (one per layer); a .npy "
+                                   "file or a table counts as one layer named after the file.")
     _add_input(l, tables=False)
     l.add_argument("--measure", default="cka", help="one measure (default cka)")
     l.add_argument("--permutations", type=_nonneg_int, default=0, metavar="N",

@@ -436,6 +436,8 @@ def load_representation(path, *, key=None, id_column=None, columns=None) -> Repr
 def load_layers(path) -> tuple[dict, tuple]:
     """Read every layer (named array) of a ``.npz``, ``.h5``, ``.pt`` or ``.safetensors`` file.
 
+    A ``.npy`` file or a table is one layer, named after the file (its stem).
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -456,10 +458,9 @@ def load_layers(path) -> tuple[dict, tuple]:
     path = _name(path)
     _check_exists(path)
     ext = _suffix(path)
-    if ext not in CONTAINER_FORMATS:
-        raise InputError(f"{path}: layers are read from a file of named arrays "
-                         f"({', '.join(CONTAINER_FORMATS)}); got {ext}. Save them with "
-                         "np.savez(path, layer1=..., layer2=...) or repalign_edu.extract.save_npz.")
+    if ext not in CONTAINER_FORMATS:   # .npy or a table: one layer, named after the file
+        rep = load_representation(path)
+        return {os.path.splitext(os.path.basename(path))[0]: rep.data}, rep.notes
     arrays = _read_container(path, ext)
     notes: list = []
     layers = {}

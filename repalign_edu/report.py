@@ -669,7 +669,8 @@ def layers(A, B, *, measure="cka", permutations=0, agg="max", alpha=0.05, seed=N
     A, B : str, os.PathLike or dict {name: array (n, d)}
         Files of named arrays (``.npz`` as written by
         :func:`repalign_edu.extract.save_npz`, ``.h5``, ``.pt``,
-        ``.safetensors``) or dicts; rows are the same inputs in the same order.
+        ``.safetensors``; a ``.npy`` file or a table is one layer named after
+        the file) or dicts; rows are the same inputs in the same order.
     measure : str
         A measure specification (:func:`parse_measure`).
     permutations : int >= 0

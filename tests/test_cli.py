@@ -149,6 +149,19 @@ def test_subprocess_layers_report_png(data, env):
     assert f"{M[0].max():.4g}" in page.text
 
 
+def test_layers_single_array_files_are_one_layer(data, capsys):
+    d, X, Y = data
+    write_csv(d / "one.csv", [f"b{j}" for j in range(4)], Y.tolist())
+    np.savez(d / "lx.npz", first=X, second=X[:, :2])
+    code, out, err = main(["layers", d / "lx.npz", d / "one.csv", "--json"], capsys)
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["layers_A"] == ["first", "second"] and res["layers_B"] == ["one"]
+    assert np.array(res["matrix"])[:, 0] == pytest.approx([textbook_cka(X, Y), textbook_cka(X[:, :2], Y)], rel=1e-9)
+    code, out, err = main(["layers", d / "a.npy", d / "b.npy", "--json"], capsys)
+    assert code == 0 and json.loads(out)["layers_A"] == ["a"]
+
+
 # --------------------------------------------------------------------------
 # in-process: every input format gives the same numbers
 # --------------------------------------------------------------------------
@@ -286,7 +299,7 @@ def _bad_cases(d, X, Y):
         "bad backend": (["compare", a, b, "--backend", "tpu"], ["--backend"]),
         "id column on npy": (["compare", a, b, "--id-column", "id"], ["a.npy", "--id-column"]),
         "no command": (["compare"], []),
-        "layers on csv": (["layers", d / "ida.csv", d / "two.npz"], ["ida.csv"]),
+        "layers on text csv": (["layers", d / "text.csv", d / "two.npz"], ["text.csv", "no numeric columns"]),
         "layers unknown measure": (["layers", d / "two.npz", d / "two.npz", "--measure", "nope"], ["nope"]),
         "layers rows": (["layers", d / "two.npz", d / "short.npz"], ["two.npz", "short.npz", "60", "50"]),
         "stitch labels length": (["stitch", a, b, "--labels", d / "y50.npy"], ["y50.npy", "50 labels", "60 rows"]),
@@ -300,7 +313,7 @@ CASES = ["mismatched rows", "row counts", "no shared IDs", "unknown id column", 
          "non-numeric cell", "non-numeric --columns", "ragged", "nan rows", "object array", "constant",
          "missing file", "unknown format", "corrupt", "npz needs key", "npz wrong key", "unknown measure",
          "bad measure option", "bad k", "bad ci", "bad backend", "id column on npy", "no command",
-         "layers on csv", "layers unknown measure", "layers rows", "stitch labels length", "stitch missing labels",
+         "layers on text csv", "layers unknown measure", "layers rows", "stitch labels length", "stitch missing labels",
          "stitch bad fraction", "report unwritable"]
 
 
