@@ -100,7 +100,7 @@ def _needs(module: str, path: str, install: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise InputError(f"{path}: reading this format needs {module}; install it with "
+        raise InputError(f"{path}: reading this format needs {module.split('.')[0]}; install it with "
                          f"`pip install {install}`.") from None
 
 

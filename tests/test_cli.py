@@ -329,6 +329,19 @@ def test_bad_input_exit_2_one_line(case, data, capsys):
     assert out == ""
 
 
+@pytest.mark.parametrize("ext, module", [(".h5", "h5py"), (".parquet", "pandas"), (".pt", "torch"),
+                                         (".safetensors", "safetensors")])
+def test_missing_optional_reader_is_one_line(ext, module, data, capsys, monkeypatch):
+    d, _, _ = data
+    f = d / f"x{ext}"
+    f.write_bytes(b"")
+    monkeypatch.setitem(sys.modules, module, None)        # `import module` now raises ImportError
+    if module == "safetensors":
+        monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    code, out, err = main(["compare", f, d / "a.npy"], capsys)
+    assert_user_error(code, err, f"x{ext}", f"needs {module}", "pip install")
+
+
 def test_drop_nan_drops_from_both_sides(data, capsys):
     d, X, Y = data
     _bad_cases(d, X, Y)
