@@ -257,11 +257,78 @@ def _column_to_float(path, name, cells: np.ndarray, *, strict: bool, headerless:
     )
 
 
+def _text_note(path, text, id_column):
+    return (f"{path}: ignored non-numeric column(s) {_list(text)}"
+            + ("" if id_column else "; pass --id-column NAME if one holds IDs") + ".")
+
+
+#: rows read by the csv module to classify the columns before the fast numeric read
+_SAMPLE_ROWS = 200
+
+
+def _read_table_fast(path, delimiter, *, id_column, columns, notes):
+    """The common case at C speed (``numpy.loadtxt``): None when anything is unusual.
+
+    The columns are classified on the first rows; any surprise later (a missing
+    value, a text cell, a ragged row) makes ``loadtxt`` fail, and the caller then
+    reads the file with :func:`_read_delimited`, which reports the exact cell.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            sample = [[c.strip() for c in r] for _, r in zip(range(_SAMPLE_ROWS + 1), reader)]
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    if len(sample) < 2 or any(not r for r in sample):
+        return None
+    first = sample[0]
+    headerless = all(_is_number(c) for c in first)
+    if not headerless and any(_is_number(c) or c.lower() in MISSING_TOKENS for c in first):
+        return None  # a header with number-like names, or a first data row with gaps: read carefully
+    header = [f"col{j}" for j in range(len(first))] if headerless else first
+    body = sample if headerless else sample[1:]
+    if len(set(header)) != len(header) or any(len(r) != len(header) for r in body):
+        return None
+    index = {h: j for j, h in enumerate(header)}
+    if (id_column is not None and id_column not in index) or \
+            (columns is not None and any(c not in index for c in columns)):
+        return None
+    names = list(columns) if columns is not None else [h for h in header if h != id_column]
+    used, text = [], []
+    for h in names:
+        kinds = {_is_number(r[index[h]]) for r in body}
+        if kinds == {True}:
+            used.append(h)
+        elif kinds == {False} and columns is None:
+            text.append(h)
+        else:
+            return None  # missing values or mixed cells: the careful reader reports them
+    if not used:
+        return None
+    opts = dict(delimiter=delimiter, skiprows=0 if headerless else 1, encoding="utf-8-sig", quotechar='"',
+                comments=None, ndmin=2)
+    try:
+        data = np.loadtxt(path, usecols=[index[h] for h in used], dtype=np.float64, **opts)
+        ids = (np.loadtxt(path, usecols=[index[id_column]], dtype=str, **opts)[:, 0]
+               if id_column is not None else None)
+    except (ValueError, IndexError):
+        return None
+    if data.shape[0] == 0:
+        return None
+    if text:
+        notes.append(_text_note(path, text, id_column))
+    return data, ids, used
+
+
 def _read_table(path: str, ext: str, *, id_column, columns, notes):
     """(data (n, d) float64, ids or None, feature column names)."""
     if ext == ".parquet":
         return _read_parquet(path, id_column=id_column, columns=columns, notes=notes)
-    header, cells, headerless = _read_delimited(path, "\t" if ext == ".tsv" else ",")
+    delimiter = "\t" if ext == ".tsv" else ","
+    fast = _read_table_fast(path, delimiter, id_column=id_column, columns=columns, notes=notes)
+    if fast is not None:
+        return fast
+    header, cells, headerless = _read_delimited(path, delimiter)
     index = {h: j for j, h in enumerate(header)}
     ids = None
     if id_column is not None:
@@ -288,8 +355,7 @@ def _read_table(path: str, ext: str, *, id_column, columns, notes):
             data.append(col)
             used.append(h)
     if text:
-        notes.append(f"{path}: ignored non-numeric column(s) {_list(text)}"
-                     + ("" if id_column else "; pass --id-column NAME if one holds IDs") + ".")
+        notes.append(_text_note(path, text, id_column))
     if not data:
         raise InputError(f"{path}: has no numeric columns (columns: {_list(header)}); the features "
                          "must be numbers.")

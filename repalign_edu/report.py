@@ -976,6 +976,8 @@ def stitch(A, B, labels, *, test_fraction=0.3, seed=0, ridge=0.0, key_A=None, ke
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, Real) or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1 (e.g. 0.3); got {test_fraction!r}.")
     seed = _check_seed(seed)
+    if isinstance(ridge, bool) or not isinstance(ridge, Real) or not (math.isfinite(ridge) and ridge >= 0):
+        raise ValueError(f"ridge must be a finite number >= 0 (0 for least squares); got {ridge!r}.")
     data = load_pair(A, B, key_A=key_A, key_B=key_B, id_column=id_column, columns_A=columns_A,
                      columns_B=columns_B, drop_nan=drop_nan)
     src_labels = os.fspath(labels) if isinstance(labels, (str, os.PathLike)) else "labels"

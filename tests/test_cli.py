@@ -224,6 +224,26 @@ def test_every_format_same_numbers(fmt, data, capsys):
         assert "ignored non-numeric column(s) name" in err
 
 
+@pytest.mark.parametrize("id_column", [None, "part"])
+def test_fast_and_careful_csv_readers_agree(id_column, data, monkeypatch):
+    from repalign_edu import io as rio
+
+    d, X, _ = data
+    rows = [[f"p{i}", "txt", *X[i].tolist()] for i in range(60)]
+    write_csv(d / "fc.csv", ["part", "kind", *[f"x{j}" for j in range(5)]], rows)
+    write_csv(d / "fh.csv", [f"{v}" for v in X[0].tolist()], X[1:].tolist())   # headerless
+    for f in ("fc.csv", "fh.csv"):
+        idc = id_column if f == "fc.csv" else None
+        fast = rio.load_representation(d / f, id_column=idc)
+        with monkeypatch.context() as m:
+            m.setattr(rio, "_read_table_fast", lambda *a, **k: None)
+            slow = rio.load_representation(d / f, id_column=idc)
+        np.testing.assert_array_equal(fast.data, slow.data)
+        assert fast.columns == slow.columns and fast.notes == slow.notes
+        assert (fast.ids is None and slow.ids is None) or list(fast.ids) == list(slow.ids)
+    np.testing.assert_array_equal(rio.load_representation(d / "fh.csv").data, X)
+
+
 def test_id_column_pairing_counts(data, capsys):
     d, X, Y = data
     ids = [f"p{i}" for i in range(60)]
@@ -296,6 +316,9 @@ def _bad_cases(d, X, Y):
         "bad measure option": (["compare", a, b, "--measures", "mutual-knn:kk=3"], ["'kk'", "k"]),
         "bad k": (["compare", a, b, "--measures", "mutual-knn:k=500"], ["k"]),
         "bad ci": (["compare", a, b, "--ci", "1.5"], ["--ci"]),
+        "bad resamples": (["compare", a, b, "--ci", "0.9", "--resamples", "0"], ["--resamples", ">= 1"]),
+        "bad seed": (["compare", a, b, "--seed", "-1"], ["--seed"]),
+        "bad ridge": (["stitch", a, b, "--labels", d / "vec.npy", "--ridge", "-1"], ["ridge", ">= 0"]),
         "bad backend": (["compare", a, b, "--backend", "tpu"], ["--backend"]),
         "id column on npy": (["compare", a, b, "--id-column", "id"], ["a.npy", "--id-column"]),
         "no command": (["compare"], []),
@@ -312,7 +335,7 @@ def _bad_cases(d, X, Y):
 CASES = ["mismatched rows", "row counts", "no shared IDs", "unknown id column", "non-numeric file",
          "non-numeric cell", "non-numeric --columns", "ragged", "nan rows", "object array", "constant",
          "missing file", "unknown format", "corrupt", "npz needs key", "npz wrong key", "unknown measure",
-         "bad measure option", "bad k", "bad ci", "bad backend", "id column on npy", "no command",
+         "bad measure option", "bad k", "bad ci", "bad resamples", "bad seed", "bad ridge", "bad backend", "id column on npy", "no command",
          "layers on text csv", "layers unknown measure", "layers rows", "stitch labels length", "stitch missing labels",
          "stitch bad fraction", "report unwritable"]
 
