@@ -15,7 +15,11 @@ Sub-modules hold the rest, one concern each:
   KA, KARE), ``stitching`` (stitcher S, A~_2, Theorems 1-2);
 * ``data`` (digits, two modalities, the model zoo), ``plotting``, ``widgets``,
   ``registry`` (MEASURES: name -> measure, with kind and bounds),
-  ``exercises`` (check() per lesson), ``scaling`` (lesson 09's demo kernels).
+  ``exercises`` (check() per lesson), ``scaling`` (lesson 09's demo kernels);
+* ``report`` (compare / layers / stitch on one's own files, HTML reports), ``io``
+  (reading .npy/.npz/.csv/.tsv/.parquet/.h5/.pt/.safetensors), ``cli`` (the
+  ``repalign`` command line, also ``python -m repalign_edu``), ``extract``
+  (activations of PyTorch models; extra [torch], imported only when used).
 """
 from .kernels import centering_matrix, gram_matrix, median_heuristic
 from .measures import cka, distance_alignment, hsic, kernel_alignment, mmd2, mutual_knn

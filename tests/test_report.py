@@ -89,6 +89,20 @@ def test_stitch_theorem1_and_exact_linear_case(pair):
         report.stitch(X[:50], Y[:50], y)
 
 
+def test_stitch_regression_targets_and_text_labels(pair):
+    X, Y = pair
+    t = X[:, 0] + 0.1 * X[:, 1] ** 2                       # real-valued target: regression
+    res = report.stitch(X, Y, t, seed=0)
+    assert res.task == "regression" and res.accuracy_B is None and res.classes is None
+    assert res.risk_stitched <= res.bound + 1e-12
+    words = np.where(X[:, 0] > 0, "pos", "neg")              # text labels become classes
+    res2 = report.stitch(X, Y, words, seed=0)
+    assert res2.classes == ("neg", "pos") and 0.5 < res2.accuracy_B <= 1.0
+    d = res2.to_dict()
+    assert d["classes"] == ["neg", "pos"] and d["task"] == "classification"
+    assert "Theorem 1" in str(res2) and "Theorem 1 bound" in res2._repr_html_(with_figure=False)
+
+
 def test_alignment_matrix_rectangular_labels_and_validation():
     M = np.arange(24).reshape(4, 6) / 24
     fig, ax = plt.subplots()
