@@ -821,6 +821,8 @@ class StitchReport:
         vals = [self.risk_B, self.risk_stitched, self.bound, self.risk_A]
         colors = ["#0072B2", "#D55E00", "0.6", "#009E73"]
         ax1.bar(names, vals, color=colors)
+        if self.bound > 20 * max(self.risk_B, self.risk_stitched, self.risk_A, 1e-300):
+            ax1.set_yscale("log")  # a loose bound would flatten the risks
         ax1.set_ylabel("square-loss risk (held out)")
         ax1.set_title("risk: lower is better")
         ax1.tick_params(axis="x", rotation=20)
