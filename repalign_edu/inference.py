@@ -492,11 +492,11 @@ def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float =
     * ``"bca"``: bias-corrected and accelerated (Efron 1987), with z0 from the
       share of replicates below the estimate and the acceleration from the
       jackknife, a = sum(d^3) / (6 (sum d^2)^1.5), d_i = mean - theta_(i);
-    * ``"jackknife"``: theta_J -/+ z_{(1+level)/2} se_jack around the bias-corrected
-      theta_J = n theta-hat - (n-1) mean(theta_(i)), with
+    * ``"jackknife"``: theta-hat -/+ z_{(1+level)/2} se_jack, with
       se_jack^2 = (n-1)/n sum (theta_(i) - mean)^2 over the n leave-one-out values
-      (Quenouille 1956; Efron & Tibshirani 1993, ch. 11).  It removes the O(1/n)
-      bias of the plug-in (biased) estimators and never duplicates a row.
+      (Efron & Tibshirani 1993, ch. 11).  It never duplicates a row.  (Its bias
+      correction n theta-hat - (n-1) mean is not applied: for mutual k-NN, whose
+      leave-one-out values all move the same way, it overshoots.)
 
     Parameters
     ----------
@@ -577,8 +577,7 @@ def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float =
     if method == "jackknife":
         se = math.sqrt((n - 1) / n * float(np.sum((jack - jack.mean()) ** 2)))
         z = norm.ppf(0.5 + level / 2)
-        centre = n * stat - (n - 1) * float(jack.mean())     # bias-corrected (Quenouille)
-        return BootstrapResult(stat, centre - z * se, centre + z * se, level, method, jack, 0,
+        return BootstrapResult(stat, stat - z * se, stat + z * se, level, method, jack, 0,
                                info.name, dict(measure_kwargs), self_pairs, route)
     rng = np.random.default_rng(seed)
     batch = max(1, min(n_resamples, 256, _BATCH_INDICES // n))
