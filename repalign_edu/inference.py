@@ -18,8 +18,9 @@ bandwidths; stored Gram matrices; neighbour sets.
 Reproducibility: the permutations (and bootstrap counts) are drawn on the host
 from ``numpy.random.default_rng(seed)``, in batches whose size depends only on
 n, and every null value is summed in a fixed order by one thread.  The same
-seed gives a bitwise-identical null for every ``backend`` (the null is always
-evaluated by the same CPU code) and every thread count.
+seed gives a bitwise-identical null for every thread count, and for every
+``backend`` on the fast paths (their null is always evaluated by the same CPU
+code; a measure called per permutation runs on the backend it is given).
 
 Bootstrap and duplicated rows
 -----------------------------
@@ -415,8 +416,10 @@ def permutation_test(X, Y, measure="cka", *, n_permutations: int = 1000, alpha: 
         not exchangeable: several views of one object, blocks of a time series).
     seed : None, int or numpy.random.Generator
     backend : {"auto", "numpy", "cpu", "cuda"}
-        Passed to a measure that is evaluated per permutation.  The fast paths
-        run on the CPU whatever the backend, so the null is the same bits on all.
+        The fast paths (CKA, KA, HSIC, mutual k-NN) run on the CPU whatever the
+        backend, so their null is the same bits on all backends.  A measure
+        evaluated per permutation gets ``backend`` and computes there; its null
+        then agrees across backends to rounding.
     memory_budget : float
         Bytes allowed for stored n x n matrices (default 2 GB).  Kernel measures
         store two Gram matrices (float64 if they fit, else float32 storage with
@@ -472,10 +475,10 @@ def permutation_test(X, Y, measure="cka", *, n_permutations: int = 1000, alpha: 
     memory_budget = _check_budget(memory_budget)
     engine, route = eng.make_permutation_engine(info, X, Y, measure_kwargs, backend,
                                                 memory_budget, bool(stream))
-    members = _group_index(groups, engine_n(engine, X))
+    members = _group_index(groups, _engine_n(engine, X))
     if isinstance(engine, eng.GenericEngine):
         eng.call_measure(info, engine.X, engine.Y, measure_kwargs, backend)  # validates early
-    observed, nulls = _run_null([engine], engine_n(engine, X), n_permutations, seed, members,
+    observed, nulls = _run_null([engine], _engine_n(engine, X), n_permutations, seed, members,
                                 progress, f"permutations ({info.name})")
     stat, null = float(observed[0]), nulls[:, 0].copy()
     scale = engine.scale if engine.scale else abs(stat)
@@ -484,7 +487,7 @@ def permutation_test(X, Y, measure="cka", *, n_permutations: int = 1000, alpha: 
                              info.name, dict(measure_kwargs), route)
 
 
-def engine_n(engine, X):
+def _engine_n(engine, X):
     return int(getattr(engine, "n", None) or np.shape(X)[0])
 
 
