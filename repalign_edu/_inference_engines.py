@@ -549,8 +549,31 @@ class KnnBootEngine:
         return out
 
     def jackknife(self):
-        ar = np.arange(self.n)
-        return np.array([self._score(np.delete(ar, i), np.ones(self.n - 1)) for i in range(self.n)])
+        """Leave-one-out scores from (k+1)-neighbour lists found once.
+
+        Without row i, the k neighbours of row j are its k+1 nearest with i taken
+        out (the order of the others does not change), so only the rows that had i
+        among their k neighbours change: O(n k) per left-out row, no new search.
+        """
+        n, k = self.n, self.k
+        if n - 1 <= k + 1:
+            return np.array([self._score(np.delete(np.arange(n), i), np.ones(n - 1)) for i in range(n)])
+        NX, NY = cpu.knn_sets(self.Xn, k + 1), cpu.knn_sets(self.Yn, k + 1)
+        base = np.array([len(set(NX[j, :k]) & set(NY[j, :k])) for j in range(n)])
+        total = int(base.sum())
+        affected = [[] for _ in range(n)]
+        for j in range(n):
+            for i in set(NX[j, :k]) | set(NY[j, :k]):
+                affected[i].append(j)
+        out = np.empty(n)
+        for i in range(n):
+            t = total - base[i]
+            for j in affected[i]:
+                sx = [v for v in NX[j] if v != i][:k]
+                sy = [v for v in NY[j] if v != i][:k]
+                t += len(set(sx) & set(sy)) - base[j]
+            out[i] = t / ((n - 1) * k)
+        return out
 
 
 class GenericBootEngine:

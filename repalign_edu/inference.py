@@ -18,8 +18,9 @@ bandwidths; stored Gram matrices; neighbour sets.
 Reproducibility: the permutations (and bootstrap counts) are drawn on the host
 from ``numpy.random.default_rng(seed)``, in batches whose size depends only on
 n, and every null value is summed in a fixed order by one thread.  The same
-seed gives a bitwise-identical null for every ``backend`` (the null is always
-evaluated by the same CPU code) and every thread count.
+seed gives a bitwise-identical null for every thread count, and for every
+``backend`` on the fast paths (their null is always evaluated by the same CPU
+code; a measure called per permutation runs on the backend it is given).
 
 Bootstrap and duplicated rows
 -----------------------------
@@ -30,20 +31,32 @@ precisely because such terms are biased.  For U-statistics the literature
 leaves these "self-pairs" out (Arvesen 1969) or uses the jackknife, which never
 duplicates a row (Efron & Stein 1981).  ``self_pairs="drop"`` does the former
 (weights c_i c_j for distinct rows, each row's copies only on the diagonal) and
-``method="jackknife"`` the latter.  We measured the coverage of all of them
-against population values (``benchmarks/bench_inference.py``, results in
-``benchmarks/results/inference.md``): for RBF CKA at n = 200 the plain
-bootstrap ("keep") covers at 94-96% and the jackknife at 95-97%, while dropping
-self-pairs under-covers (76-92%), because the dropped weight also shifts the
-centring terms of the V-statistic.  So "keep" is the default for the kernel
-measures.  Mutual k-NN is different: a copied row is its own copy's nearest
-neighbour in X and in Y, which inflates the overlap, so its resamples search
-neighbours among the distinct drawn rows ("drop", the default there).  Even so
-a resample holds only about 63% distinct rows, whose neighbourhoods are wider,
-and the bootstrap distribution of mutual k-NN sits above the estimate: use
-``method="jackknife"`` for mutual k-NN.  For the
-linear feature-space route (biased CKA, KA, HSIC) a resample is exactly a
-weighted covariance, the plug-in estimator, and self-pairs do not arise.
+``method="jackknife"`` the latter.  We measured the coverage of each choice
+against population values (``benchmarks/bench_inference.py``; results in
+``benchmarks/results/inference.md``):
+
+* unbiased estimators (``debiased=True``, ``estimator="unbiased"``): dropping
+  self-pairs is essential.  Debiased linear CKA, d = 20, n = 300: percentile
+  coverage 98% with "drop", 30% with "keep" (the copies re-introduce the bias the
+  estimator removed); the jackknife 98%.
+* biased (V-statistic) estimators already contain the diagonal; dropping the
+  copies' pairs shifts their centring terms and under-covers (RBF CKA, n = 200:
+  76-92% with "drop", 94-96% with "keep").
+
+So ``self_pairs="auto"`` (the default) drops self-pairs for the unbiased
+estimators and for mutual k-NN, and keeps them for the biased estimators.
+Mutual k-NN: a copied row is its copy's nearest neighbour in X and in Y, which
+inflates the overlap, so resamples search neighbours among the distinct drawn
+rows.  Even so a resample holds only about 63% distinct rows, whose
+neighbourhoods are wider, and the bootstrap distribution of mutual k-NN sits
+above the estimate: use ``method="jackknife"`` for mutual k-NN (its
+leave-one-out values come from (k+1)-neighbour lists found once).
+
+The biased linear CKA has an upward bias of order d/n.  The percentile interval
+inherits it twice (estimate and resamples) and can miss the truth completely
+when d is not small against n (d = 20, n = 300: coverage 0%; "basic" 93%,
+``debiased=True`` with the percentile interval 98%).  For d << n all methods
+cover at about 95% (d = 3, n = 500: 95-96%).
 """
 from __future__ import annotations
 
@@ -71,7 +84,7 @@ _BATCH_INDICES = 1 << 20
 _TIE_RTOL = 1e-12
 
 AGGREGATES = ("max", "min", "mean", "median")
-BOOTSTRAP_METHODS = ("percentile", "bca", "jackknife")
+BOOTSTRAP_METHODS = ("percentile", "basic", "bca", "jackknife")
 SELF_PAIRS = ("auto", "drop", "keep")
 
 
@@ -151,7 +164,7 @@ class BootstrapResult:
     low, high : float
         The interval at ``level``.
     level : float
-    method : {"percentile", "bca", "jackknife"}
+    method : {"percentile", "basic", "bca", "jackknife"}
     replicates : ndarray
         The bootstrap replicates (the n leave-one-out values for "jackknife").
     n_resamples : int
@@ -403,8 +416,10 @@ def permutation_test(X, Y, measure="cka", *, n_permutations: int = 1000, alpha: 
         not exchangeable: several views of one object, blocks of a time series).
     seed : None, int or numpy.random.Generator
     backend : {"auto", "numpy", "cpu", "cuda"}
-        Passed to a measure that is evaluated per permutation.  The fast paths
-        run on the CPU whatever the backend, so the null is the same bits on all.
+        The fast paths (CKA, KA, HSIC, mutual k-NN) run on the CPU whatever the
+        backend, so their null is the same bits on all backends.  A measure
+        evaluated per permutation gets ``backend`` and computes there; its null
+        then agrees across backends to rounding.
     memory_budget : float
         Bytes allowed for stored n x n matrices (default 2 GB).  Kernel measures
         store two Gram matrices (float64 if they fit, else float32 storage with
@@ -460,10 +475,10 @@ def permutation_test(X, Y, measure="cka", *, n_permutations: int = 1000, alpha: 
     memory_budget = _check_budget(memory_budget)
     engine, route = eng.make_permutation_engine(info, X, Y, measure_kwargs, backend,
                                                 memory_budget, bool(stream))
-    members = _group_index(groups, engine_n(engine, X))
+    members = _group_index(groups, _engine_n(engine, X))
     if isinstance(engine, eng.GenericEngine):
         eng.call_measure(info, engine.X, engine.Y, measure_kwargs, backend)  # validates early
-    observed, nulls = _run_null([engine], engine_n(engine, X), n_permutations, seed, members,
+    observed, nulls = _run_null([engine], _engine_n(engine, X), n_permutations, seed, members,
                                 progress, f"permutations ({info.name})")
     stat, null = float(observed[0]), nulls[:, 0].copy()
     scale = engine.scale if engine.scale else abs(stat)
@@ -472,7 +487,7 @@ def permutation_test(X, Y, measure="cka", *, n_permutations: int = 1000, alpha: 
                              info.name, dict(measure_kwargs), route)
 
 
-def engine_n(engine, X):
+def _engine_n(engine, X):
     return int(getattr(engine, "n", None) or np.shape(X)[0])
 
 
@@ -489,14 +504,19 @@ def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float =
     linear CKA/KA/HSIC; weighted sums of stored Gram matrices for other kernels).
 
     * ``"percentile"``: the (1 -/+ level)/2 quantiles of the replicates;
+    * ``"basic"``: (2 theta-hat - q_hi, 2 theta-hat - q_lo), the percentile interval
+      reflected about the estimate, which removes the bootstrap estimate of the bias
+      (Davison & Hinkley 1997, eq. 5.6).  Prefer it for biased CKA when d is not
+      small against n: the plug-in estimator is biased upward by O(d/n), the
+      resamples are biased again, and the percentile interval can miss the estimate;
     * ``"bca"``: bias-corrected and accelerated (Efron 1987), with z0 from the
       share of replicates below the estimate and the acceleration from the
       jackknife, a = sum(d^3) / (6 (sum d^2)^1.5), d_i = mean - theta_(i);
-    * ``"jackknife"``: theta_J -/+ z_{(1+level)/2} se_jack around the bias-corrected
-      theta_J = n theta-hat - (n-1) mean(theta_(i)), with
+    * ``"jackknife"``: theta-hat -/+ z_{(1+level)/2} se_jack, with
       se_jack^2 = (n-1)/n sum (theta_(i) - mean)^2 over the n leave-one-out values
-      (Quenouille 1956; Efron & Tibshirani 1993, ch. 11).  It removes the O(1/n)
-      bias of the plug-in (biased) estimators and never duplicates a row.
+      (Efron & Tibshirani 1993, ch. 11).  It never duplicates a row.  (Its bias
+      correction n theta-hat - (n-1) mean is not applied: for mutual k-NN, whose
+      leave-one-out values all move the same way, it overshoots.)
 
     Parameters
     ----------
@@ -507,7 +527,7 @@ def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float =
     n_resamples : int >= 1
         Bootstrap resamples (ignored by "jackknife").
     level : float in (0, 1)
-    method : {"percentile", "bca", "jackknife"}
+    method : {"percentile", "basic", "bca", "jackknife"}
     seed : None, int or numpy.random.Generator
     backend : {"auto", "numpy", "cpu", "cuda"}
         Passed to a measure evaluated on copied rows.
@@ -516,9 +536,10 @@ def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float =
         notes).  "keep": the plain bootstrap of copied rows; "drop": those pairs are
         left out (kernel measures: weights c_i c_j for i != j, c_i on the diagonal;
         mutual k-NN: neighbours are searched among the distinct drawn rows).
-        "auto" (default): "drop" for mutual k-NN, whose copies would otherwise be
-        each other's nearest neighbours, "keep" for the kernel measures, which is
-        better calibrated there (measured in benchmarks/results/inference.md).
+        "auto" (default): "drop" for the unbiased estimators and mutual k-NN,
+        "keep" for the biased estimators: the better calibrated choice for each
+        (measured in benchmarks/results/inference.md).  For biased CKA with d
+        not small against n, use debiased=True or method="basic".
     memory_budget : float
         Bytes for stored matrices (five n x n float64 for kernel measures).
     progress : bool
@@ -562,7 +583,8 @@ def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float =
     backend = resolve_backend(backend)
     memory_budget = _check_budget(memory_budget)
     if self_pairs == "auto":
-        self_pairs = "drop" if info.func is _mutual_knn else "keep"
+        unbiased = measure_kwargs.get("debiased") or measure_kwargs.get("estimator") == "unbiased"
+        self_pairs = "drop" if info.func is _mutual_knn or unbiased else "keep"
     engine, route = eng.make_bootstrap_engine(info, X, Y, measure_kwargs, backend,
                                               memory_budget, self_pairs)
     n = engine.n
@@ -577,8 +599,7 @@ def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float =
     if method == "jackknife":
         se = math.sqrt((n - 1) / n * float(np.sum((jack - jack.mean()) ** 2)))
         z = norm.ppf(0.5 + level / 2)
-        centre = n * stat - (n - 1) * float(jack.mean())     # bias-corrected (Quenouille)
-        return BootstrapResult(stat, centre - z * se, centre + z * se, level, method, jack, 0,
+        return BootstrapResult(stat, stat - z * se, stat + z * se, level, method, jack, 0,
                                info.name, dict(measure_kwargs), self_pairs, route)
     rng = np.random.default_rng(seed)
     batch = max(1, min(n_resamples, 256, _BATCH_INDICES // n))
@@ -607,6 +628,8 @@ def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float =
             qs.append(float(norm.cdf(z0 + (z0 + zq) / (1.0 - a * (z0 + zq)))))
         lo_q, hi_q = qs
     low, high = np.quantile(finite, [lo_q, hi_q])
+    if method == "basic":
+        low, high = 2.0 * stat - high, 2.0 * stat - low
     return BootstrapResult(stat, float(low), float(high), level, method, reps, n_resamples,
                            info.name, dict(measure_kwargs), self_pairs, route)
 

@@ -293,3 +293,18 @@ def test_bad_input_raises_value_errors_that_name_the_argument():
         ra.calibrate_layers([X], [Y], agg="best")
     with pytest.raises(ValueError, match="memory_budget"):
         ra.hsic_test(X, Y, memory_budget=100)
+
+
+def test_knn_jackknife_equals_leave_one_out_recomputation():
+    X, Y = _pair(60, seed=8)
+    jack = ra.bootstrap_ci(X, Y, "mutual_knn", k=4, method="jackknife")
+    want = [ra.mutual_knn(np.delete(X, i, 0), np.delete(Y, i, 0), 4) for i in range(60)]
+    np.testing.assert_allclose(jack.replicates, want, rtol=0, atol=1e-15)
+
+
+def test_self_pairs_default_follows_the_estimator():
+    X, Y = _pair(40, seed=9)
+    assert ra.bootstrap_ci(X, Y, "cka", n_resamples=5, seed=0).self_pairs == "keep"
+    assert ra.bootstrap_ci(X, Y, "cka", debiased=True, n_resamples=5, seed=0).self_pairs == "drop"
+    assert ra.bootstrap_ci(X, Y, "hsic", kernel="rbf", estimator="unbiased", n_resamples=5,
+                           seed=0).self_pairs == "drop"
