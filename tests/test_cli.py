@@ -383,6 +383,22 @@ def test_drop_nan_drops_from_both_sides(data, capsys):
     assert_user_error(code, err, "3 of 60", "nan.npy 2 row(s) 4, 17", "binf.npy 1 row(s) 30")
 
 
+def test_layers_nan_rows_error_and_drop(data, capsys):
+    d, X, Y = data
+    Xn = X.copy()
+    Xn[[2, 9], 0] = np.nan
+    np.savez(d / "nl.npz", good=X, bad=Xn)
+    np.savez(d / "ml.npz", u=Y)
+    code, out, err = main(["layers", d / "nl.npz", d / "ml.npz"], capsys)
+    assert_user_error(code, err, "2 of 60", "nl.npz 2 row(s) 2, 9", "--drop-nan")
+    code, out, err = main(["layers", d / "nl.npz", d / "ml.npz", "--drop-nan", "--json"], capsys)
+    assert code == 0, err
+    res = json.loads(out)
+    keep = np.setdiff1d(np.arange(60), [2, 9])
+    assert res["n"] == 58 and res["dropped_nan"] == 2
+    assert res["matrix"][0][0] == pytest.approx(textbook_cka(X[keep], Y[keep]), rel=1e-9)
+
+
 def test_id_pairing_nan_message_names_ids(data, capsys):
     d, X, Y = data
     write_csv(d / "na.csv", ["id", "x", "y"], [[f"p{i}", i, "" if i == 7 else 2 * i + 1] for i in range(20)])
