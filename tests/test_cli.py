@@ -119,11 +119,15 @@ def test_subprocess_user_errors_exit_2_one_line(data, env):
     assert "--permutations" in p.stderr
 
 
-@pytest.mark.skipif(shutil.which("repalign") is None, reason="the repalign console script is not installed "
-                    "in this environment (pip install -e . installs it)")
+SCRIPT = shutil.which("repalign", path=os.pathsep.join([str(Path(sys.executable).parent),
+                                                         os.environ.get("PATH", "")]))
+
+
+@pytest.mark.skipif(SCRIPT is None, reason="the repalign console script is not installed in this environment "
+                    "(pip install -e . installs it)")
 def test_console_script(data, env):
     d, _, _ = data
-    p = subprocess.run(["repalign", "compare", "a.npy", "b.npy", "--measures", "cka", "--json"],
+    p = subprocess.run([SCRIPT, "compare", "a.npy", "b.npy", "--measures", "cka", "--json"],
                        capture_output=True, text=True, env=env, cwd=d, timeout=300)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["measures"]["cka"]["value"] > 0
