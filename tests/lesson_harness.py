@@ -241,13 +241,24 @@ class _Runner:
                 _expect(mode, answers[i], _stdout(cell), where)
 
 
-def run_lesson(path, *, log=print) -> dict:
-    """Run one lesson three ways; raise HarnessError on the first failure. Returns the timings."""
+def run_lesson(path, *, log=print, strict: bool = True) -> dict:
+    """Run one lesson three ways; raise HarnessError on the first failure. Returns the timings.
+
+    With ``strict=False`` a lesson that breaks the answer-cell convention still gets its
+    as-shipped run (which must pass); the convention problem is returned under
+    ``timings["convention"]`` instead of raised, and the wrong and solved runs are skipped.
+    """
     from repalign_edu._headless import write_startup
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    answers = find_answer_cells(nb)
+    convention = None
+    try:
+        answers = find_answer_cells(nb)
+    except HarnessError as exc:
+        if strict:
+            raise
+        convention, answers = str(exc), []
     by_index = {a.index: a for a in answers}
     plan = replay_plan(nb, answers)
     timings = {}
@@ -283,6 +294,7 @@ def run_lesson(path, *, log=print) -> dict:
                 fresh = _Runner(path, ipdir)
                 with fresh.client.setup_kernel(env=fresh.env):
                     variant(mode, False, fresh)
+    timings["convention"] = convention
     timings["answer_cells"] = len(answers)
     timings["replayed_cells"] = len(plan.replay) if not plan.unsafe else None
     return timings

@@ -30,19 +30,37 @@ def _lessons():
 
 LESSONS = _lessons()
 
+#: Lessons written before the answer-cell convention (CONTRIBUTING.md, "Answer cells"): they
+#: run as shipped, and their solved/wrong runs are expected to fail until their answer cells
+#: are tagged. Remove a lesson from here when it is fixed (strict: the test then fails until
+#: the entry is removed).
+PENDING_CONVENTION = {"05", "06", "10"}
+
 
 def _lesson_class(path: Path):
     class TestLesson:
+        number = path.stem.split("_")[0]
+
         def test_convention(self):
             """Static: answer cells tagged with known ids, kernelspec python3."""
             nb = nbformat.read(path, as_version=4)
             assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
-            for answer in h.find_answer_cells(nb):            # raises on an untagged answer cell
+            try:
+                answers = h.find_answer_cells(nb)               # raises on an untagged answer cell
+            except h.HarnessError as exc:
+                if self.number in PENDING_CONVENTION:
+                    pytest.xfail(f"lesson {self.number} predates the answer-cell convention: {exc}")
+                raise
+            assert self.number not in PENDING_CONVENTION, "fixed: remove it from PENDING_CONVENTION"
+            for answer in answers:
                 get(answer.exercise_id)                         # the id is registered
 
         def test_three_ways(self, capsys):
+            pending = self.number in PENDING_CONVENTION
             with capsys.disabled():
-                h.run_lesson(path, log=lambda s: print("\n" + s, end=""))
+                timings = h.run_lesson(path, log=lambda s: print("\n" + s, end=""), strict=not pending)
+            if pending and timings["convention"]:
+                pytest.xfail(f"ran as shipped only; {timings['convention']}")
 
     TestLesson.__name__ = TestLesson.__qualname__ = f"TestLesson{path.stem.split('_')[0]}"
     return TestLesson
