@@ -27,6 +27,7 @@ import numpy as np
 from scipy.linalg import sqrtm
 
 from ._validation import as_pair
+from .kernels import unit_scale
 
 __all__ = [
     "bures_wasserstein2",
@@ -219,20 +220,30 @@ def sample_canonical_correlations(X, Y, *, reg: float = 0.0) -> np.ndarray:
     X, Y = as_pair(X, Y, min_samples=3)
     if isinstance(reg, bool) or not isinstance(reg, Real) or not reg >= 0:
         raise ValueError(f"reg must be a number >= 0; got {reg!r}.")
-    X = X.astype(np.float64) - X.mean(axis=0)
-    Y = Y.astype(np.float64) - Y.mean(axis=0)
+    # canonical correlations are scale invariant: rescale extreme inputs exactly first
+    X = unit_scale(X.astype(np.float64) - X.mean(axis=0))[0]
+    Y = unit_scale(Y.astype(np.float64) - Y.mean(axis=0))[0]
     n = X.shape[0]
     Sxx = X.T @ X / n + reg * np.eye(X.shape[1])
     Syy = Y.T @ Y / n + reg * np.eye(Y.shape[1])
     Sxy = X.T @ Y / n
     inv_sqrt = []
     for S, name in ((Sxx, "X"), (Syy, "Y")):
-        lam, V = np.linalg.eigh(S)
+        try:
+            lam, V = np.linalg.eigh(S)
+        except np.linalg.LinAlgError:
+            raise ValueError(f"the eigendecomposition of the covariance of {name} did not "
+                             "converge; check it for extreme values or pass reg > 0.") from None
         if lam.min() <= 1e-12 * max(lam.max(), 1e-300):
             raise ValueError(f"the covariance of {name} is singular (constant or collinear "
                              "features, or n <= d); pass reg > 0, e.g. reg=1e-3.")
         inv_sqrt.append((V / np.sqrt(lam)) @ V.T)
-    return np.clip(np.linalg.svd(inv_sqrt[0] @ Sxy @ inv_sqrt[1], compute_uv=False), 0.0, 1.0)
+    try:
+        rho = np.linalg.svd(inv_sqrt[0] @ Sxy @ inv_sqrt[1], compute_uv=False)
+    except np.linalg.LinAlgError:
+        raise ValueError("the SVD of the whitened cross-covariance did not converge; "
+                         "pass reg > 0.") from None
+    return np.clip(rho, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------- mutual information
