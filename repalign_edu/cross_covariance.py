@@ -28,7 +28,7 @@ from numbers import Real
 
 import numpy as np
 
-from ._validation import as_pair, as_representation, check_option
+from ._validation import as_pair, as_representation, check_option, check_scalar
 from .kernels import KERNELS, Kernel, as_kernel, gram_matrix, gram_of, median_heuristic, split_sigma
 
 __all__ = [
@@ -217,10 +217,8 @@ def kcc(X, Y, kernel: str = "rbf", *, kappa: float, sigma=None, degree=3, gamma=
     Bach & Jordan (2002) "Kernel independent component analysis", JMLR 3,
     section 3; paper App. 6.2 (KCC) and Remark 1.
     """
-    if isinstance(kappa, bool) or not isinstance(kappa, Real) or not np.isfinite(kappa) \
-            or not kappa > 0:
-        raise ValueError(f"kappa must be a finite number > 0 (the KCC regulariser; small kappa "
-                         f"overfits); got {kappa!r}.")
+    kappa = check_scalar(kappa, "kappa", Real, min_val=0.0, include_boundaries="neither",
+                         fix="kappa is the KCC regulariser; small kappa overfits.")
     n, (lx, Ux), (ly, Uy) = _factors(X, Y, kernel, sigma, degree, gamma, coef0)
     wx = np.sqrt(lx / (lx + n * kappa))
     wy = np.sqrt(ly / (ly + n * kappa))

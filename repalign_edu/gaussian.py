@@ -21,12 +21,12 @@ RBF-kernel HSIC of a Gaussian pair, used as exact oracles in the lessons.
 """
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.linalg import sqrtm
 
-from ._validation import as_pair
+from ._validation import as_pair, check_scalar
 from .kernels import unit_scale
 
 __all__ = [
@@ -62,9 +62,7 @@ def _check_rho(rho) -> np.ndarray:
 
 
 def _check_dim(d, name) -> int:
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {d!r}.")
-    return int(d)
+    return check_scalar(d, name, Integral, min_val=1)
 
 
 def _check_cov(cov, d1) -> tuple[np.ndarray, int]:
@@ -218,8 +216,7 @@ def sample_canonical_correlations(X, Y, *, reg: float = 0.0) -> np.ndarray:
         suggests reg > 0).
     """
     X, Y = as_pair(X, Y, min_samples=3)
-    if isinstance(reg, bool) or not isinstance(reg, Real) or not reg >= 0:
-        raise ValueError(f"reg must be a number >= 0; got {reg!r}.")
+    reg = check_scalar(reg, "reg", Real, min_val=0.0, fix="reg is a ridge added to the covariances.")
     # canonical correlations are scale invariant: rescale extreme inputs exactly first
     X = unit_scale(X.astype(np.float64) - X.mean(axis=0))[0]
     Y = unit_scale(Y.astype(np.float64) - Y.mean(axis=0))[0]
@@ -717,10 +714,8 @@ def mutual_information_additive(strength: float, nonlinearity: float, *, n_nodes
     Cover & Thomas (2006), ch. 8 (differential entropy).
     """
     a, t = _check_strength(strength, nonlinearity)
-    if isinstance(n_nodes, bool) or not isinstance(n_nodes, (int, np.integer)) or n_nodes < 10:
-        raise ValueError(f"n_nodes must be an integer >= 10; got {n_nodes!r}.")
-    if isinstance(n_grid, bool) or not isinstance(n_grid, (int, np.integer)) or n_grid < 101:
-        raise ValueError(f"n_grid must be an integer >= 101; got {n_grid!r}.")
+    n_nodes = check_scalar(n_nodes, "n_nodes", Integral, min_val=10)
+    n_grid = check_scalar(n_grid, "n_grid", Integral, min_val=101)
     if a == 0.0:
         return 0.0
     z, w = np.polynomial.hermite_e.hermegauss(int(n_nodes))     # weight exp(-z^2 / 2)

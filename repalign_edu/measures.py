@@ -8,6 +8,15 @@ paired, and ``backend="auto" | "numpy" | "cpu" | "cuda"``:
 * ``cuda``  -- ``numba.cuda`` kernels, streaming tiles;
 * ``auto``  -- ``cuda`` on a real GPU, else ``cpu``.
 
+Each measure validates its input once (:mod:`repalign_edu._validation`),
+resolves the kernels (:class:`~repalign_edu.kernels.Kernel` or a name plus
+keywords), asks :mod:`repalign_edu.backends.algebra` to combine the chosen
+backend's building blocks (:mod:`repalign_edu.backends.base`), and checks the
+range of the result.  No measure knows which backend it talks to.  Inputs
+with entries beyond 2^+-60 are first divided by a power of two (exact), so
+scale-invariant measures return the value of the unscaled input and the
+others raise a ValueError instead of overflowing.
+
 Conventions (see ``shared/design.md``):
 
 * Centring belongs to the centred measures (CKA, HSIC, centred KA).  Features
@@ -258,8 +267,9 @@ def cka(X, Y, kernel="linear", *, estimator: str = "biased", sigma=None, degree=
     """Centered kernel alignment (Kornblith et al. 2019).
 
     CKA(K, L) = HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L)), which with the
-    biased HSIC equals A-hat(HKH, HLH).  ``debiased=True`` uses the unbiased
-    HSIC of Song et al. (2012) in all three terms (needs n >= 4).
+    biased HSIC equals A-hat(HKH, HLH).  ``estimator="unbiased"`` ("debiased
+    CKA") uses the unbiased HSIC of Song et al. (2012) in all three terms
+    (needs n >= 4).
 
     For the linear kernel with d_X + d_Y <= n the value is computed in
     feature space, ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F), and no
@@ -271,9 +281,11 @@ def cka(X, Y, kernel="linear", *, estimator: str = "biased", sigma=None, degree=
     Y : array_like, shape (n, d_Y)
         Paired representations; float32/float64 (int/bool -> float64).
     {KERNEL}
-    debiased : bool
-        False: biased HSIC, Tr(KHLH)/n^2, in all three terms.  True: the
-        unbiased HSIC of Song et al. (2012) (needs n >= 4).
+    estimator : {"biased", "unbiased"}
+        "biased": Tr(KHLH)/n^2 in all three terms.  "unbiased": the unbiased
+        HSIC of Song et al. (2012) (needs n >= 4), as in :func:`hsic`.
+    debiased : bool, optional
+        Deprecated spelling: ``debiased=True`` means ``estimator="unbiased"``.
 
     Returns
     -------
@@ -288,7 +300,7 @@ def cka(X, Y, kernel="linear", *, estimator: str = "biased", sigma=None, degree=
     {RAISES}
     ValueError
         Zero variance in X or Y (CKA undefined), or a non-positive unbiased
-        self-HSIC with ``debiased=True``.
+        self-HSIC with ``estimator="unbiased"``.
 
     References
     ----------
@@ -478,7 +490,7 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
         norms = np.linalg.norm(A, axis=1)
         if not np.all(norms > 0):
             bad = np.flatnonzero(~(norms > 0))
-            raise ValueError(f"{label} has {len(bad)} row(s) of norm 0 (first: {label}[{bad[0]}]), "
-                             "which cannot be L2-normalised; drop those rows from both X and Y.")
+            raise ValueError(f"{label}[{bad[0]}] has norm 0 and cannot be L2-normalised ({len(bad)} "
+                             f"such row(s) in {label}); drop those rows from both X and Y.")
         normed.append(np.ascontiguousarray(A / norms[:, None]))
     return _clip(algebra.mutual_knn(be, normed[0], normed[1], k), 0.0, 1.0, 1.0, "mutual k-NN")

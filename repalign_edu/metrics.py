@@ -20,7 +20,8 @@ Every function says whether it returns a similarity or a distance.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Real
+import warnings
+from numbers import Integral, Real
 from typing import Callable, Mapping
 
 import numpy as np
@@ -29,7 +30,7 @@ from scipy.spatial.distance import pdist, squareform
 from scipy.stats import ortho_group, pearsonr, spearmanr
 
 from ._validation import (as_pair, as_representation, check_bool, check_option, check_scalar,
-                          check_square_matrix)
+                          check_seed, check_square_matrix)
 from .kernels import unit_scale
 
 __all__ = [
@@ -211,10 +212,8 @@ def rsa(X, Y, *, metric: str = "euclidean", method: str = "spearman") -> float:
 
 # --------------------------------------------------------------------------- Procrustes
 def _check_alpha(alpha):
-    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must be a number in [0, 1] (1: rotations only, 0: any "
-                         f"invertible linear map); got {alpha!r}.")
-    return float(alpha)
+    return check_scalar(alpha, "alpha", Real, min_val=0.0, max_val=1.0,
+                        fix="1: rotations only, 0: any invertible linear map.")
 
 
 def partial_whiten(X, alpha: float = 1.0, *, eigval_tol: float = 1e-10) -> np.ndarray:
@@ -286,7 +285,7 @@ def _shape_preprocess(X, Y, alpha, center, common_scale=False):
     ``common_scale`` (the size-and-shape distance, which the caller multiplies by c).
     """
     X, Y = as_pair(X, Y)
-    center = check_bool(center, "center")
+    center = check_bool(center, "centered")
     X, Y = X.astype(np.float64), Y.astype(np.float64)
     if common_scale:
         _, c = unit_scale(np.array([np.max(np.abs(X)), np.max(np.abs(Y))]))
@@ -314,11 +313,20 @@ def _procrustes_rotation(Y, X):
                          "degenerate values.") from None
 
 
-def procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True,
-                        normalize: bool = True, return_rotation: bool = False):
+def _centered(centered, center, func):
+    """``centered=`` is the package's name; ``center=`` is the deprecated spelling."""
+    if center is not None:
+        warnings.warn(f"{func}(center=...) is deprecated; use centered=...", DeprecationWarning,
+                      stacklevel=3)
+        return center
+    return centered
+
+
+def procrustes_distance(X, Y, *, alpha: float = 1.0, centered: bool = True,
+                        normalize: bool = True, return_rotation: bool = False, center=None):
     """Orthogonal Procrustes distance (Euclidean generalized shape metric).
 
-    After centring (``center``), partial whitening (``alpha``, see
+    After centring (``centered``), partial whitening (``alpha``, see
     :func:`partial_whiten`), zero-padding the narrower matrix to
     d = max(d_X, d_Y) columns and, with ``normalize``, scaling both to unit
     Frobenius norm::
@@ -340,8 +348,9 @@ def procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True,
         1: invariant to rotations/reflections only (plus translation and, with
         ``normalize``, isotropic scaling).  0: invariant to every invertible
         linear map (needs n > d and full column rank for exact invariance).
-    center : bool, default True
-        Subtract column means (translation invariance).
+    centered : bool, default True
+        Subtract column means (translation invariance).  ``center=`` is the
+        deprecated spelling.
     normalize : bool, default True
         Unit Frobenius norm (isotropic-scaling invariance, the "shape
         space"); False gives the "size-and-shape" distance.
@@ -364,6 +373,7 @@ def procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True,
     Schoenemann (1966); Williams, Kunz, Kornblith & Linderman (2021),
     NeurIPS, eq. (2) and section 3.  NOT IN PAPER.
     """
+    center = _centered(centered, center, "procrustes_distance")
     normalize = check_bool(normalize, "normalize")
     return_rotation = check_bool(return_rotation, "return_rotation")
     X, Y, c = _shape_preprocess(X, Y, _check_alpha(alpha), center, common_scale=not normalize)
@@ -381,7 +391,8 @@ def procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True,
     return (dist, Q) if return_rotation else dist
 
 
-def angular_procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True) -> float:
+def angular_procrustes_distance(X, Y, *, alpha: float = 1.0, centered: bool = True,
+                                center=None) -> float:
     """Angular Procrustes distance (angular generalized shape metric).
 
     With X, Y preprocessed as in :func:`procrustes_distance` (centred,
@@ -395,7 +406,8 @@ def angular_procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True
     X : array_like, shape (n, d_X)
     Y : array_like, shape (n, d_Y)
     alpha : float in [0, 1]
-    center : bool
+    centered : bool
+        As :func:`procrustes_distance` (``center=`` is deprecated).
 
     Returns
     -------
@@ -412,6 +424,7 @@ def angular_procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True
     ----------
     Williams, Kunz, Kornblith & Linderman (2021), NeurIPS, eq. (3).  NOT IN PAPER.
     """
+    center = _centered(centered, center, "angular_procrustes_distance")
     X, Y, _ = _shape_preprocess(X, Y, _check_alpha(alpha), center)
     Q = _procrustes_rotation(Y, X)
     cos = float(np.sum(X * (Y @ Q)) / (np.linalg.norm(X) * np.linalg.norm(Y)))
@@ -447,12 +460,10 @@ def default_transforms(d: int, *, seed: int = 0, scale: float = 3.7,
     ValueError
         d < 1, scale or shift not > 0.
     """
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-        raise ValueError(f"d must be an integer >= 1 (the number of features); got {d!r}.")
+    d = check_scalar(d, "d", Integral, min_val=1, fix="d is the number of features.")
     for v, name in ((scale, "scale"), (shift, "shift")):
-        if isinstance(v, bool) or not isinstance(v, Real) or not v > 0:
-            raise ValueError(f"{name} must be a number > 0; got {v!r}.")
-    rng = np.random.default_rng(seed)
+        check_scalar(v, name, Real, min_val=0.0, include_boundaries="neither")
+    rng = np.random.default_rng(check_seed(seed))
     Q = ortho_group.rvs(d, random_state=rng) if d > 1 else np.array([[-1.0]])
     u = rng.normal(size=d)
     u /= np.linalg.norm(u)

@@ -194,7 +194,7 @@ def test_boolean_flags_reject_strings():
     for call, name in ((lambda: ra.cka(X, X, debiased="no"), "debiased"),
                        (lambda: ra.kernel_alignment(X, X, centered="no"), "centered"),
                        (lambda: metrics.procrustes_distance(X, X, normalize="no"), "normalize"),
-                       (lambda: metrics.procrustes_distance(X, X, center="no"), "center"),
+                       (lambda: metrics.procrustes_distance(X, X, centered="no"), "centered"),
                        (lambda: median_heuristic(X, include_diagonal="yes"), "include_diagonal"),
                        (lambda: stitching.fit_linear_stitch(X, X, bias="no"), "bias")):
         with pytest.warns(DeprecationWarning) if name == "debiased" else _nullcontext():
