@@ -2,11 +2,13 @@
 Alignment" (Insulla, Huang & Rosasco, ICLR 2025, arXiv 2502.14047).
 
 Public API: the alignment measures (kernel alignment, CKA, HSIC, MMD, distance
-alignment, mutual k-NN), kernels and bandwidths, and the HSIC permutation test.
+alignment, mutual k-NN), kernels and bandwidths, and inference for every measure
+(permutation_test, bootstrap_ci, calibrate_layers; hsic_test).
 Sub-modules hold the rest, one concern each:
 
 * ``kernels`` (Gram matrices, bandwidths), ``measures`` (the measures above),
   ``backends`` (numpy reference, Numba cpu, Numba cuda);
+* ``inference`` (permutation p-values, bootstrap intervals, calibrated scores);
 * ``metrics`` (RDMs, RSA, Procrustes shape metrics), ``independence``
   (HSIC permutation test), ``cross_covariance`` (COCO, KCC), ``gaussian``
   (closed forms for Gaussian pairs), ``spectral`` (Mercer eigenpairs, spectral
@@ -16,11 +18,17 @@ Sub-modules hold the rest, one concern each:
   layer identification, ReSi-style tests, the specificity test);
 * ``data`` (digits, two modalities, the model zoo), ``plotting``, ``widgets``,
   ``registry`` (MEASURES: name -> measure, with kind and bounds),
-  ``exercises`` (check() per lesson), ``scaling`` (lesson 09's demo kernels).
+  ``exercises`` (check() per lesson), ``scaling`` (lesson 09's demo kernels);
+* ``report`` (compare / layers / stitch on one's own files, HTML reports), ``io``
+  (reading .npy/.npz/.csv/.tsv/.parquet/.h5/.pt/.safetensors), ``cli`` (the
+  ``repalign`` command line, also ``python -m repalign_edu``), ``extract``
+  (activations of PyTorch models; extra [torch], imported only when used).
 """
 from .kernels import Kernel, centering_matrix, gram_matrix, median_heuristic
 from .measures import cka, distance_alignment, hsic, kernel_alignment, mmd2, mutual_knn
 from .independence import hsic_test
+from .inference import (BootstrapResult, LayerCalibration, PermutationResult, bootstrap_ci,
+                        calibrate_layers, permutation_test)
 from .registry import MEASURES, MeasureInfo, register, resolve_measure, _register_builtin
 
 _register_builtin()
@@ -33,6 +41,12 @@ __all__ = [
     "Kernel",
     "MEASURES",
     "MeasureInfo",
+    "BootstrapResult",
+    "LayerCalibration",
+    "PermutationResult",
+    "bootstrap_ci",
+    "calibrate_layers",
+    "permutation_test",
     "register",
     "resolve_measure",
     "centering_matrix",

@@ -7,47 +7,13 @@ with many permuted ones gives an exact-level test (Gretton et al. 2008).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from ._validation import ESTIMATORS, as_pair, check_min_samples, check_option, check_seed
-from .backends import get_backend, resolve_backend
-from .kernels import gram_from_params
-from .backends.numpy_ref import center
-from .backends.stats import stream_inputs
-from .kernels import as_kernel, resolve_pair
+from ._validation import ESTIMATORS, check_option
+from .inference import DEFAULT_MEMORY_BUDGET, PermutationResult, permutation_test
 
-#: largest n accepted by :func:`hsic_test`: it holds two n x n float64
-#: matrices (8 n^2 bytes each, 1.6 GB together at n = 10,000) and briefly
-#: about three more while forming them.
-MAX_SAMPLES = 10_000
-
-#: permutation indices generated and evaluated per batch (8 bytes each)
-_BATCH_INDICES = 1 << 22
-
-#: permuted statistics within this relative distance of the observed one
-#: count as ties (>=): they are equal up to rounding, e.g. for discrete data.
-_TIE_RTOL = 1e-12
-
-
-@dataclass(frozen=True)
-class HSICTestResult:
-    """Result of :func:`hsic_test`.
-
-    Attributes
-    ----------
-    statistic : float
-        HSIC of the observed pairing (the chosen estimator, squared kernel units).
-    pvalue : float
-        (1 + #{permuted statistic >= observed}) / (1 + n_permutations), in
-        (0, 1]; its smallest possible value is 1 / (1 + n_permutations).
-    n_permutations : int
-    """
-
-    statistic: float
-    pvalue: float
-    n_permutations: int
+#: kept for compatibility: hsic_test's result is a PermutationResult
+HSICTestResult = PermutationResult
 
 
 def _numpy_permuted_sums(A, B, rb, perms):
@@ -60,9 +26,13 @@ def _numpy_permuted_sums(A, B, rb, perms):
 
 
 def hsic_test(X, Y, kernel: str = "rbf", *, sigma=None, n_permutations: int = 1000, seed=None,
-              estimator: str = "biased", backend: str = "auto") -> HSICTestResult:
+              estimator: str = "biased", backend: str = "auto",
+              memory_budget: float = DEFAULT_MEMORY_BUDGET, progress: bool = False
+              ) -> PermutationResult:
     """Permutation test of independence between paired samples, with HSIC as statistic.
 
+    A thin wrapper: ``permutation_test(X, Y, "hsic", kernel=kernel, sigma=sigma,
+    estimator=estimator, ...)`` (see :func:`repalign_edu.permutation_test`).
     The statistic is HSIC(X, Y) (see :func:`repalign_edu.hsic`):
 
     * biased:   T = Tr(K H L H) / n^2 = sum_ij (HKH)_ij L_ij / n^2;
@@ -77,9 +47,10 @@ def hsic_test(X, Y, kernel: str = "rbf", *, sigma=None, n_permutations: int = 10
         p = (1 + #{pi : T_pi >= T}) / (1 + n_permutations)
 
     Permuted statistics equal to T up to rounding (relative 1e-12) count as
-    ties.  The Gram matrices are formed and centred once; each permutation
-    then costs O(n^2) (a Numba ``prange`` over permutations on the cpu
-    backend).
+    ties.  The Gram matrices are formed and centred once and stored (float64,
+    or float32 storage with float64 sums when only that fits
+    ``memory_budget``); each permutation then costs one pass over them.  The
+    linear kernel with d_X + d_Y <= n works in feature space (no n x n matrix).
 
     Parameters
     ----------
@@ -97,33 +68,30 @@ def hsic_test(X, Y, kernel: str = "rbf", *, sigma=None, n_permutations: int = 10
         1 / (1 + n_permutations).
     seed : None, int or numpy.random.Generator
         Seed of ``numpy.random.default_rng``; the same seed gives the same
-        permutations, hence the same p-value, for any thread count.
+        permutations, hence the same p-value, for any thread count and backend.
     estimator : {"biased", "unbiased"}
         HSIC estimator used as the statistic (unbiased needs n >= 4).
     backend : {"auto", "numpy", "cpu", "cuda"}
-        Where the permutation statistics are evaluated: "numpy" (reference
-        loop) or the Numba CPU kernel ("cpu"; "auto" and "cuda" use it too,
-        as the permutation loop has no GPU kernel).
+        Validated; the permutation loop runs on the CPU for every backend.
+    memory_budget : float
+        Bytes for the two stored n x n matrices (default 2 GB: n up to about
+        15,800 in float64, 22,300 in float32).
+    progress : bool
+        tqdm progress bar on stderr.
 
     Returns
     -------
-    HSICTestResult
-        ``statistic`` (float), ``pvalue`` (float in (0, 1]), ``n_permutations``.
+    PermutationResult
+        ``statistic`` (float), ``pvalue`` (float in (0, 1]), ``n_permutations``,
+        ``null``, ``threshold``...
 
     Raises
     ------
     ValueError
-        Invalid X or Y (shape, NaN/inf, different n); n > ``MAX_SAMPLES``
-        (the test holds two n x n float64 matrices); unknown kernel,
-        estimator or backend; sigma <= 0; n_permutations < 1; n < 4 with
-        estimator="unbiased".
-
-    Notes
-    -----
-    Memory: two n x n float64 matrices are kept (8 n^2 bytes each: 144 MB together
-    at n = 3,000, 1.6 GB at n = 10,000), and forming the Gram matrices
-    briefly needs about three more; plus at most 32 MB of permutation
-    indices.
+        Invalid X or Y (shape, NaN/inf, different n); the two Gram matrices do
+        not fit ``memory_budget`` even in float32 (the message gives the size
+        and the fixes); unknown kernel, estimator or backend; sigma <= 0;
+        n_permutations < 1; n < 4 with estimator="unbiased".
 
     References
     ----------
@@ -141,64 +109,6 @@ def hsic_test(X, Y, kernel: str = "rbf", *, sigma=None, n_permutations: int = 10
     True
     """
     check_option(estimator, ESTIMATORS, "estimator")
-    name = resolve_backend(backend)
-    if (isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer))
-            or n_permutations < 1):
-        raise ValueError(
-            f"n_permutations must be an integer >= 1; got {n_permutations!r}. "
-            "Use 1000 or more for p-values near 0.01."
-        )
-    n_permutations = int(n_permutations)
-    Xv, Yv = as_pair(X, Y)
-    n = Xv.shape[0]
-    if n > MAX_SAMPLES:
-        raise ValueError(
-            f"X and Y have n={n} samples, but hsic_test holds two n x n float64 matrices "
-            f"({2 * 8 * n * n / 1e9:.1f} GB) and accepts at most n={MAX_SAMPLES}. Test a "
-            "random subset of the rows (the test stays valid), e.g. idx = "
-            f"np.random.default_rng(0).choice(n, {MAX_SAMPLES}, replace=False)."
-        )
-    unbiased = estimator == "unbiased"
-    if unbiased:
-        check_min_samples(n, 4, "unbiased HSIC estimator")
-    seed = check_seed(seed)
-    kx, ky = resolve_pair(as_kernel(kernel, sigma), Xv, Yv)
-    # centred features, K held up to a constant without cancellation (HSIC does not see it)
-    (Xc, px, kx), (Yc, py, ky) = stream_inputs(Xv, kx, center), stream_inputs(Yv, ky, center)
-    K = gram_from_params(Xc, kx, px)
-    L = gram_from_params(Yc, ky, py)
-    if unbiased:
-        np.fill_diagonal(K, 0.0)
-        np.fill_diagonal(L, 0.0)
-        A, B = K, L
-        sk, sl = float(K.sum()), float(L.sum())
-    else:
-        # Tr(K H L H) = <HKH, L>_F: centre one matrix only, in place
-        col, row, grand = K.mean(axis=0), K.mean(axis=1), K.mean()
-        K -= col[None, :]
-        K -= row[:, None]
-        K += grand
-        A, B = K, L
-    del K, L
-    rb = B.sum(axis=1)
-    sums = _numpy_permuted_sums if name == "numpy" else get_backend("cpu").permuted_sums
-
-    def statistic(perms):
-        t, c = sums(A, B, rb, perms)
-        if unbiased:
-            return (t + sk * sl / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * c) / (n * (n - 3))
-        return t / n**2
-
-    observed = float(statistic(np.arange(n, dtype=np.int64)[None, :])[0])
-    rng = np.random.default_rng(seed)
-    threshold = observed - _TIE_RTOL * abs(observed)
-    exceed = 0
-    batch = max(64, _BATCH_INDICES // n)
-    for start in range(0, n_permutations, batch):
-        m = min(batch, n_permutations - start)
-        perms = np.empty((m, n), dtype=np.int64)
-        for q in range(m):
-            perms[q] = rng.permutation(n)
-        exceed += int(np.count_nonzero(statistic(perms) >= threshold))
-    return HSICTestResult(statistic=observed, pvalue=(1 + exceed) / (1 + n_permutations),
-                          n_permutations=n_permutations)
+    return permutation_test(X, Y, "hsic", kernel=kernel, sigma=sigma, estimator=estimator,
+                            n_permutations=n_permutations, seed=seed, backend=backend,
+                            memory_budget=memory_budget, stream=False, progress=progress)

@@ -86,6 +86,32 @@ def _kernels(X, Y, kernel: Kernel):
     return X, Y, kx, ky, cx, cy
 
 
+def _prepare(X, Y, kernel, sigma, degree, gamma, coef0, *, centered, variance_for=None,
+             backend_name="cpu"):
+    """Validated (X, Y), centred where the measure centres, and both kernels.
+
+    Kept for the permutation engines of :mod:`repalign_edu.inference`, which
+    build their own statistics: translation-invariant kernels, and the
+    linear kernel of a centred measure, see centred features (through the
+    backend's ``center``); ``variance_for`` names a measure undefined at zero
+    variance.  New code should call the building blocks of
+    :mod:`repalign_edu.backends.base` (``gram_stats(..., centered=True)``).
+    """
+    X, Y = as_pair(X, Y)
+    if variance_for:
+        _check_variance(X, Y, variance_for)
+    k = as_kernel(kernel, sigma, degree, gamma, coef0)
+    kx, ky = resolve_pair(k, X, Y)
+    if k.name in TRANSLATION_INVARIANT or (k.name == "linear" and centered):
+        be = get_backend(resolve_backend(backend_name))
+        X, Y = be.center(X), be.center(Y)
+    return X, Y, kx, ky
+
+
+#: kept for the permutation engines (see :func:`_prepare`)
+_use_feature_space = algebra.use_feature_space
+
+
 def _finite(value: float, what: str, fix: str) -> float:
     """Return ``value`` as a float, or raise a ValueError if rounding made it NaN or +-inf."""
     value = float(value)
