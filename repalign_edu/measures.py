@@ -6,6 +6,8 @@ paired, and ``backend="auto" | "numpy" | "cpu" | "cuda"``:
 * ``numpy`` -- the textbook reference (:mod:`repalign_edu.backends.numpy_ref`), materialises n x n;
 * ``cpu``   -- Numba ``njit(parallel=True)``, streaming tiles, no n x n matrix;
 * ``cuda``  -- ``numba.cuda`` kernels, streaming tiles;
+* ``dask``  -- the cpu tiles as Dask tasks over row chunks (numpy arrays, memory maps,
+  dask arrays; any Dask scheduler, e.g. a ``dask.distributed`` client);
 * ``auto``  -- ``cuda`` on a real GPU, else ``cpu``.
 
 Conventions (see ``shared/design.md``):
@@ -40,11 +42,22 @@ def _center(A: np.ndarray, keep_dtype: bool = False, backend_name: str = "numpy"
     back to the input dtype, which is harmless because centring has already
     removed the large mean that float32 could not resolve.
     """
+    if backend_name == "dask":
+        return get_backend("dask").center(A)      # lazy; the mean by Chan et al.'s merge
     if keep_dtype or backend_name != "cpu":
         A64 = A.astype(np.float64, copy=False)
         Ac = A64 - A64.mean(axis=0)
         return Ac.astype(A.dtype, copy=False) if keep_dtype else Ac
     return get_backend("cpu").center(A)          # one parallel pass, thread-count independent
+
+
+def _as_backend_input(backend_name, *arrays):
+    """Inputs as the backend reads them: row-chunked dask arrays for backend="dask"
+    (memory maps and dask arrays stay lazy), unchanged otherwise."""
+    if backend_name != "dask":
+        return arrays
+    be = get_backend("dask")
+    return tuple(be.as_array(A) for A in arrays)
 
 
 def _prepare(X, Y, kernel, sigma, degree, gamma, coef0, *, centered, variance_for=None,
@@ -54,7 +67,7 @@ def _prepare(X, Y, kernel, sigma, degree, gamma, coef0, *, centered, variance_fo
     ``variance_for`` names a measure that is undefined at zero variance (CKA, KA).
     Centred features are float64 except on the cuda backend (see :func:`_center`).
     """
-    X, Y = as_pair(X, Y)
+    X, Y = as_pair(*_as_backend_input(backend_name, X, Y))
     if variance_for:
         _check_variance(X, Y, variance_for)
     sx, sy = split_sigma(sigma)
@@ -124,7 +137,7 @@ _KERNEL_PARAMS_DOC = """    kernel : {"linear", "rbf", "laplacian", "polynomial"
         heuristic on X and on Y separately; a float: both; a pair: each.
     degree, gamma, coef0 : float
         Polynomial kernel (gamma None means 1 / d).
-    backend : {"auto", "numpy", "cpu", "cuda"}"""
+    backend : {"auto", "numpy", "cpu", "cuda", "dask"}"""
 
 _RAISES_DOC = """    ValueError
         Different n in X and Y; ndim != 2; NaN or +-inf; too few samples;
@@ -343,6 +356,7 @@ def mmd2(X, Y, kernel: str = "rbf", *, estimator: str = "biased", sigma=None, de
     """
     check_option(estimator, ESTIMATORS, "estimator")
     name = resolve_backend(backend)
+    X, Y = _as_backend_input(name, X, Y)
     X = as_representation(X, "X", min_samples=2)
     Y = as_representation(Y, "Y", min_samples=2)
     if X.shape[1] != Y.shape[1]:
@@ -391,7 +405,7 @@ def distance_alignment(X, Y, *, backend: str = "auto") -> float:
     ----------
     X : array_like, shape (n, d_X)
     Y : array_like, shape (n, d_Y)
-    backend : {"auto", "numpy", "cpu", "cuda"}
+    backend : {"auto", "numpy", "cpu", "cuda", "dask"}
 
     Returns
     -------
@@ -410,7 +424,7 @@ def distance_alignment(X, Y, *, backend: str = "auto") -> float:
     Paper section 3.2 ("Distance alignment", "Equivalence between KA and DA").
     """
     name = resolve_backend(backend)
-    X, Y = as_pair(X, Y)
+    X, Y = as_pair(*_as_backend_input(name, X, Y))
     X = _center(X, backend_name=name)
     Y = _center(Y, backend_name=name)
     if name == "numpy":
@@ -442,7 +456,7 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     X : array_like, shape (n, d_X)
     Y : array_like, shape (n, d_Y)
     k : int, 1 <= k < n
-    backend : {"auto", "numpy", "cpu", "cuda"}
+    backend : {"auto", "numpy", "cpu", "cuda", "dask"}
 
     Returns
     -------
@@ -460,7 +474,7 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     Huh, Cheung, Wang, Isola (2024) "The Platonic Representation Hypothesis", ICML.
     """
     name = resolve_backend(backend)
-    X, Y = as_pair(X, Y)
+    X, Y = as_pair(*_as_backend_input(name, X, Y))
     n = X.shape[0]
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
         hint = "pass an int" if not isinstance(k, (int, np.integer)) or isinstance(k, bool) else (
