@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import ESTIMATORS, as_pair, check_min_samples, check_option
+from ._validation import ESTIMATORS, as_pair, check_min_samples, check_option, check_seed
 from .backends import get_backend, resolve_backend
 from .kernels import gram_from_params
-from .measures import _prepare
+from .backends.numpy_ref import center
+from .backends.stats import stream_inputs
+from .kernels import as_kernel, resolve_pair
 
 #: largest n accepted by :func:`hsic_test`: it holds two n x n float64
 #: matrices (8 n^2 bytes each, 1.6 GB together at n = 10,000) and briefly
@@ -159,9 +161,12 @@ def hsic_test(X, Y, kernel: str = "rbf", *, sigma=None, n_permutations: int = 10
     unbiased = estimator == "unbiased"
     if unbiased:
         check_min_samples(n, 4, "unbiased HSIC estimator")
-    Xc, Yc, kx, ky = _prepare(Xv, Yv, kernel, sigma, 3, None, 1.0, centered=True)
-    K = gram_from_params(Xc, kx)
-    L = gram_from_params(Yc, ky)
+    seed = check_seed(seed)
+    kx, ky = resolve_pair(as_kernel(kernel, sigma), Xv, Yv)
+    # centred features, K held up to a constant without cancellation (HSIC does not see it)
+    (Xc, px, kx), (Yc, py, ky) = stream_inputs(Xv, kx, center), stream_inputs(Yv, ky, center)
+    K = gram_from_params(Xc, kx, px)
+    L = gram_from_params(Yc, ky, py)
     if unbiased:
         np.fill_diagonal(K, 0.0)
         np.fill_diagonal(L, 0.0)

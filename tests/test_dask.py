@@ -24,7 +24,7 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 import repalign_edu as ra  # noqa: E402
 from repalign_edu.backends import dask as dbe  # noqa: E402
 from repalign_edu.backends import numpy_ref  # noqa: E402
-from repalign_edu.kernels import KernelParams  # noqa: E402
+from repalign_edu.kernels import KernelParams, gram_from_params  # noqa: E402
 
 REL = 1e-12
 
@@ -67,11 +67,13 @@ CASES = [
     ("ka linear", ra.kernel_alignment, dict(kernel="linear")),
     ("ka rbf", ra.kernel_alignment, dict(kernel="rbf")),
     ("cka linear", ra.cka, dict(kernel="linear")),
-    ("cka linear debiased", ra.cka, dict(kernel="linear", debiased=True)),
+    ("cka linear unbiased", ra.cka, dict(kernel="linear", estimator="unbiased")),
     ("cka rbf", ra.cka, dict(kernel="rbf")),
-    ("cka rbf debiased", ra.cka, dict(kernel="rbf", debiased=True)),
+    ("cka rbf unbiased", ra.cka, dict(kernel="rbf", estimator="unbiased")),
     ("cka laplacian", ra.cka, dict(kernel="laplacian", sigma=(2.0, 3.0))),
     ("cka polynomial", ra.cka, dict(kernel="polynomial", degree=2)),
+    ("hsic polynomial unbiased", ra.hsic, dict(kernel="polynomial", estimator="unbiased")),
+    ("ka polynomial", ra.kernel_alignment, dict(kernel="polynomial", coef0=2.0)),
     ("hsic rbf biased", ra.hsic, dict(kernel="rbf")),
     ("hsic rbf unbiased", ra.hsic, dict(kernel="rbf", estimator="unbiased")),
     ("hsic linear unbiased", ra.hsic, dict(kernel="linear", estimator="unbiased")),
@@ -105,7 +107,7 @@ def test_gram_stats_match_reference_matrices(client):
     """Every statistic (not only the measures) against explicit Gram matrices."""
     X, Y = _data(61, 3, 2)
     kx, ky = KernelParams("rbf", sigma=1.5), KernelParams("polynomial", gamma=0.5, degree=2)
-    K, L = numpy_ref.grams(X, Y, kx, ky)
+    K, L = gram_from_params(X, kx), gram_from_params(Y, ky)
     with dask.config.set({"repalign_edu.chunk_rows": 17}):
         s = dbe.gram_stats(X, Y, kx, ky)
     assert s.kl == pytest.approx(np.sum(K * L), rel=REL)
@@ -160,9 +162,9 @@ def test_reproducible_across_schedulers(client):
     """The task graph fixes the summation order: the cluster and one thread give the same bits."""
     X, Y = _data(230, 5, 5, seed=5)
     with dask.config.set({"repalign_edu.chunk_rows": 64}):
-        on_cluster = ra.cka(X, Y, "rbf", debiased=True, backend="dask")
+        on_cluster = ra.cka(X, Y, "rbf", estimator="unbiased", backend="dask")
         with dask.config.set(scheduler="sync"):
-            serial = ra.cka(X, Y, "rbf", debiased=True, backend="dask")
+            serial = ra.cka(X, Y, "rbf", estimator="unbiased", backend="dask")
     assert on_cluster == serial
 
 
@@ -216,9 +218,10 @@ def test_any_chunking_gives_the_reference(n, rows, seed):
     the explicit Gram matrices'."""
     X, Y = _data(n, 3, 2, seed=seed)
     with dask.config.set({"repalign_edu.chunk_rows": rows, "scheduler": "sync"}):
-        got = ra.cka(X, Y, "rbf", sigma=1.0, debiased=n >= 4, backend="dask")
+        est = "unbiased" if n >= 4 else "biased"
+        got = ra.cka(X, Y, "rbf", sigma=1.0, estimator=est, backend="dask")
         nn = dbe.knn_sets(X / np.linalg.norm(X, axis=1, keepdims=True), 2)
-    assert got == pytest.approx(ra.cka(X, Y, "rbf", sigma=1.0, debiased=n >= 4,
+    assert got == pytest.approx(ra.cka(X, Y, "rbf", sigma=1.0, estimator=est,
                                        backend="numpy"), rel=1e-11)
     np.testing.assert_array_equal(nn, numpy_ref.knn_sets(X, 2))
 
@@ -232,6 +235,15 @@ def test_knn_ties_go_to_the_smaller_index():
         got = dbe.knn_sets(Xn, 4)
     np.testing.assert_array_equal(got, numpy_ref.knn_sets(X, 4))
     assert list(got[0, :2]) == [6, 12]
+
+
+def test_backend_interface():
+    """The dask module implements every building block and capability of backends.base."""
+    from repalign_edu.backends import get_backend
+    from repalign_edu.backends.base import check_backend_module
+
+    check_backend_module(dbe)
+    assert get_backend("dask") is dbe and dbe.LAZY_INPUTS and dbe.STREAMING
 
 
 def test_bad_input_is_a_clear_error():

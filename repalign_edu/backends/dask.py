@@ -61,6 +61,7 @@ default, see ``README.md``).
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
 
 import dask
 import dask.array as da
@@ -68,8 +69,16 @@ import numpy as np
 from numba import njit
 
 from . import cpu
-from .cpu import ROWS, TILE, _apply_kernel, _dots, _knn_push, _row_sqnorms
-from .stats import GramStats
+from .cpu import ROWS, TILE, _apply_kernel, _dots, _knn_push
+from .stats import GramStats, _nearly_one, centring_offset
+
+# capabilities (see :mod:`.base`)
+NAME = "dask"
+STREAMING = True
+NATIVE_FLOAT32 = False
+MAX_KNN_K = None
+LAZY_INPUTS = True
+PERMUTED_SUMS = False
 
 #: default rows per chunk for numpy / memory-mapped input (a multiple of cpu.TILE)
 CHUNK_ROWS = 4096
@@ -141,7 +150,42 @@ def as_array(A) -> da.Array:
     A = np.asarray(A)
     if A.ndim != 2:
         return da.from_array(A)  # the validator reports the shape
+    if _distributed_client() is not None:
+        return _from_blocks(A, chunk_rows())
     return da.from_array(A, chunks=(chunk_rows(), -1))
+
+
+def _distributed_client():
+    """The active dask.distributed client, or None (local scheduler, or distributed missing)."""
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def _from_blocks(A: np.ndarray, rows: int) -> da.Array:
+    """A dask array with one graph key per row block of ``A``.
+
+    For a distributed scheduler: the blocks are independent root tasks, which
+    the scheduler spreads over the workers (``da.from_array`` would make the
+    whole array one key, held by one worker that then gets most of the tasks).
+    """
+    n, d = A.shape
+    blocks = [da.from_delayed(dask.delayed(np.ascontiguousarray(A[s:min(n, s + rows)]),
+                                           pure=True), shape=(min(n, s + rows) - s, d),
+                              dtype=A.dtype)
+              for s in range(0, n, rows)]
+    return da.concatenate(blocks, axis=0)
+
+
+def as_input(A):
+    """The ``LAZY_INPUTS`` hook of :mod:`.base`: numpy arrays, memory maps and dask arrays
+    become row-chunked dask arrays (see :func:`as_array`), before validation."""
+    if is_dask_array(A) or isinstance(A, np.ndarray):
+        return as_array(A)
+    return A
 
 
 def _blocks(A: da.Array):
@@ -154,14 +198,9 @@ def _blocks(A: da.Array):
 @contextmanager
 def _one_blas_thread_if_local():
     """One BLAS thread per task: limit the pool while a local (threaded) scheduler runs."""
-    try:
-        from distributed import get_client
-
-        get_client()
+    if _distributed_client() is not None:
         yield                      # distributed workers: thread counts are set per worker
         return
-    except (ImportError, ValueError):
-        pass
     with cpu._one_blas_thread():
         yield
 
@@ -186,9 +225,13 @@ def _f64(block) -> np.ndarray:
 
 # --------------------------------------------------------------------------- Gram statistics
 @njit(nogil=True, cache=_CACHE)
-def _pair_kernel(Xi, XjT, nxi, nxj, Yi, YjT, nyi, nyj, kx, ky, same):
+def _pair_kernel(Xi, XjT, axi, axj, Yi, YjT, ayi, ayj, kx, ky, oxi, oxj, oyi, oyj, use_off,
+                 same):
     """Statistics of the chunk pair (I, J): Xi, Yi are chunk I, XjT, YjT chunk J transposed.
 
+    ``ax*``, ``ay*`` are the per-row vectors of cpu's ``_apply_kernel`` (squared
+    norms, or the polynomial offsets); with ``use_off`` the values are
+    K_ij - ox_i - ox_j (likewise L), as in cpu's ``_stats_pair``.
     Returns (scalars, rk_I, rl_I, ck_J, cl_J, dk_I, dl_I): <K,L>, <K,K>, <L,L>
     over the pair (doubled for I != J), row sums over chunk I's rows, column
     sums over chunk J's rows (unused when ``same``), diagonals when ``same``.
@@ -221,8 +264,15 @@ def _pair_kernel(Xi, XjT, nxi, nxj, Yi, YjT, nyi, nyj, kx, ky, same):
                 nr = min(ROWS, a1 - i0)
                 _dots(Xi, i0, nr, XjT, b0, b1, DX)
                 _dots(Yi, i0, nr, YjT, b0, b1, DY)
-                _apply_kernel(DX, nr, w, nxi, i0, nxj, b0, kx[0], kx[1], kx[2], kx[3])
-                _apply_kernel(DY, nr, w, nyi, i0, nyj, b0, ky[0], ky[1], ky[2], ky[3])
+                _apply_kernel(DX, nr, w, axi, i0, axj, b0, kx[0], kx[1], kx[2], kx[3], kx[4])
+                _apply_kernel(DY, nr, w, ayi, i0, ayj, b0, ky[0], ky[1], ky[2], ky[3], ky[4])
+                if use_off:
+                    for r in range(nr):
+                        ox = oxi[i0 + r]
+                        oy = oyi[i0 + r]
+                        for t in range(w):
+                            DX[r, t] -= ox + oxj[b0 + t]
+                            DY[r, t] -= oy + oyj[b0 + t]
                 for r in range(nr):
                     kr = DX[r, :w]
                     lr = DY[r, :w]
@@ -263,12 +313,25 @@ def _pair_kernel(Xi, XjT, nxi, nxj, Yi, YjT, nyi, nyj, kx, ky, same):
     return out, rk, rl, ck, cl, dk, dl
 
 
-def _pair_task(xi, xj, yi, yj, kx, ky, same):
+def _aux(block, kp, given):
+    """cpu's per-row kernel vector for one chunk (``given``: that chunk's polynomial offsets)."""
+    return cpu._aux(block, kp, given)
+
+
+def _pair_task(xi, xj, yi, yj, kx, ky, sides, same):
+    """One chunk pair.  ``sides`` holds, for chunks I and J, the slices of the optional
+    per-row vectors (px, py: polynomial offsets; offx, offy: centring offsets)."""
+    (pxi, pxj, pyi, pyj, oxi, oxj, oyi, oyj) = sides
     xi, yi = _f64(xi), _f64(yi)
     xj, yj = (xi, yi) if same else (_f64(xj), _f64(yj))
-    return _pair_kernel(xi, np.ascontiguousarray(xj.T), _row_sqnorms(xi), _row_sqnorms(xj),
-                        yi, np.ascontiguousarray(yj.T), _row_sqnorms(yi), _row_sqnorms(yj),
-                        kx, ky, same)
+    use_off = oxi is not None or oyi is not None
+    zi, zj = np.zeros(xi.shape[0]), np.zeros(xj.shape[0])
+    return _pair_kernel(
+        xi, np.ascontiguousarray(xj.T), _aux(xi, kx, pxi), _aux(xj, kx, pxj),
+        yi, np.ascontiguousarray(yj.T), _aux(yi, ky, pyi), _aux(yj, ky, pyj),
+        cpu._ktuple(kx), cpu._ktuple(ky),
+        zi if oxi is None else oxi, zj if oxj is None else oxj,
+        zi if oyi is None else oyi, zj if oyj is None else oyj, use_off, same)
 
 
 def _chunk_combine(rows_part, cols_part):
@@ -287,7 +350,61 @@ def _chunk_combine(rows_part, cols_part):
     return scal, rk, rl, rows_part[0][5], rows_part[0][6]
 
 
-def gram_stats(X, Y, kx, ky) -> GramStats:
+def _slices(v, starts, sizes):
+    return [None] * len(starts) if v is None else [
+        np.ascontiguousarray(v[s:s + m], dtype=np.float64) for s, m in zip(starts, sizes)]
+
+
+def _stream(X, Y, kx, ky, px=None, py=None, offx=None, offy=None):
+    """One pass over all chunk pairs as tasks: (kl, kk, ll, rk, rl, dk, dl).
+
+    The stream of :func:`repalign_edu.backends.stats.streamed_gram_stats`: the
+    kernels are K_ij - offx_i - offx_j (polynomial kernels add px_i + px_j
+    inside the power), None meaning zeros.
+    """
+    X = as_array(X)
+    Y = as_array(Y).rechunk({0: X.chunks[0], 1: -1})
+    xb, starts = _blocks(X)
+    yb, _ = _blocks(Y)
+    sizes = list(X.chunks[0])
+    c = len(xb)
+    vec = [_slices(v, starts, sizes) for v in (px, py, offx, offy)]
+    pair = dask.delayed(_pair_task, pure=True)
+    parts = {(i, j): pair(xb[i], xb[j], yb[i], yb[j], kx, ky,
+                          tuple(x for v in vec for x in (v[i], v[j])), i == j)
+             for i in range(c) for j in range(i, c)}
+    combine = dask.delayed(_chunk_combine, pure=True)
+    chunks = [combine([parts[i, j] for j in range(i, c)], [parts[j, i] for j in range(i)])
+              for i in range(c)]
+    (chunks,) = _compute(chunks)
+    scal = np.zeros(3)
+    for part in chunks:
+        scal += part[0]
+    cat = [np.concatenate([part[q] for part in chunks]) for q in range(1, 5)]
+    return float(scal[0]), float(scal[1]), float(scal[2]), cat[0], cat[1], cat[2], cat[3]
+
+
+def _stream_inputs(A, kp):
+    """:func:`repalign_edu.backends.stats.stream_inputs` for a dask array, lazily.
+
+    The same recipe (centred features; rbf/laplacian held as K - 1 when a
+    typical value exceeds 1/e; the polynomial expanded around the mean with
+    per-row offsets p), with the column mean from :func:`column_mean` and p
+    computed chunk by chunk.
+    """
+    if kp.name != "polynomial":
+        U = center(A)
+        return U, None, replace(kp, shift=kp.name in ("rbf", "laplacian") and _nearly_one(U, kp))
+    A = as_array(A)
+    m = column_mean(A)
+    U = A.map_blocks(_subtract, m, dtype=np.float64)
+    (p,) = _compute(U @ m)
+    p = kp.gamma * p
+    s = kp.gamma * float(m @ m) + kp.coef0
+    return U, p, replace(kp, coef0=s, shift=True)
+
+
+def gram_stats(X, Y, kx, ky, *, centered: bool = False) -> GramStats:
     """:class:`~repalign_edu.backends.stats.GramStats` of k_X on X and k_Y on Y, as Dask tasks.
 
     Parameters
@@ -298,6 +415,11 @@ def gram_stats(X, Y, kx, ky) -> GramStats:
         converts its chunks to float64.
     kx, ky : KernelParams
         Resolved kernels of X and Y.
+    centered : bool
+        Statistics for the centred measures, by the recipe of
+        :func:`repalign_edu.backends.stats.streamed_gram_stats` (centred
+        features, expm1-shifted rbf/laplacian, the polynomial expanded around
+        the mean and doubly centred in a second pass); see :mod:`.base`.
 
     Returns
     -------
@@ -310,25 +432,16 @@ def gram_stats(X, Y, kx, ky) -> GramStats:
     c chunks give c (c + 1) / 2 pair tasks, c combine tasks and one final
     task; a pair task reads 2 chunks of X and of Y and returns O(chunk) floats.
     """
-    X = as_array(X)
-    Y = as_array(Y).rechunk({0: X.chunks[0], 1: -1})
-    xb, _ = _blocks(X)
-    yb, _ = _blocks(Y)
-    c = len(xb)
-    kt, lt = kx.as_tuple(), ky.as_tuple()
-    pair = dask.delayed(_pair_task, pure=True, nout=None)
-    parts = {(i, j): pair(xb[i], xb[j], yb[i], yb[j], kt, lt, i == j)
-             for i in range(c) for j in range(i, c)}
-    combine = dask.delayed(_chunk_combine, pure=True)
-    chunks = [combine([parts[i, j] for j in range(i, c)], [parts[j, i] for j in range(i)])
-              for i in range(c)]
-    (chunks,) = _compute(chunks)
-    scal = np.zeros(3)
-    for part in chunks:
-        scal += part[0]
-    cat = [np.concatenate([part[q] for part in chunks]) for q in range(1, 5)]
-    return GramStats(float(scal[0]), float(scal[1]), float(scal[2]), cat[0], cat[1],
-                     cat[2], cat[3])
+    if not centered:
+        return GramStats(*_stream(X, Y, kx, ky))
+    U, px, kx2 = _stream_inputs(X, kx)
+    V, py, ky2 = _stream_inputs(Y, ky)
+    out = _stream(U, V, kx2, ky2, px, py)
+    if "polynomial" in (kx.name, ky.name):
+        offx = centring_offset(out[3]) if kx.name == "polynomial" else None
+        offy = centring_offset(out[4]) if ky.name == "polynomial" else None
+        out = _stream(U, V, kx2, ky2, px, py, offx, offy)
+    return GramStats(*out)
 
 
 # --------------------------------------------------------------------------- kernel sums (MMD)
@@ -347,7 +460,7 @@ def _sum_kernel(A, BT, na2, nb2, k, skip_offset, exclude_diag):
         for i0 in range(0, m, ROWS):
             nr = min(ROWS, m - i0)
             _dots(A, i0, nr, BT, b0, b1, D)
-            _apply_kernel(D, nr, w, na2, i0, nb2, b0, k[0], k[1], k[2], k[3])
+            _apply_kernel(D, nr, w, na2, i0, nb2, b0, k[0], k[1], k[2], k[3], k[4])
             for r in range(nr):
                 row = D[r, :w]
                 if exclude_diag:
@@ -366,8 +479,8 @@ def _sum_kernel(A, BT, na2, nb2, k, skip_offset, exclude_diag):
 def _sum_task(a, b, k, skip_offset, exclude_diag, weight):
     a = _f64(a)
     b = a if b is None else _f64(b)
-    return weight * _sum_kernel(a, np.ascontiguousarray(b.T), _row_sqnorms(a), _row_sqnorms(b),
-                                k, skip_offset, exclude_diag)
+    return weight * _sum_kernel(a, np.ascontiguousarray(b.T), _aux(a, k, None), _aux(b, k, None),
+                                cpu._ktuple(k), skip_offset, exclude_diag)
 
 
 def _ordered_sum(parts):
@@ -397,6 +510,7 @@ def kernel_sum(A, B, k, exclude_diag: bool = False) -> float:
     -------
     float
         The linear kernel uses the exact shortcut <sum_i a_i, sum_j b_j>.
+        With ``k.shift`` the sum is of k - k0 (see :mod:`.base`).
     """
     symmetric = A is B
     A = as_array(A)
@@ -415,14 +529,13 @@ def kernel_sum(A, B, k, exclude_diag: bool = False) -> float:
         got = _compute(*parts)
         total = float(got[0] @ got[1])
         return total - float(got[2]) if exclude_diag else total
-    kt = k.as_tuple()
     task = dask.delayed(_sum_task, pure=True)
     parts = []
     for i in range(len(ab)):
         for j in range(i if symmetric else 0, len(bb)):
             same = symmetric and i == j
             weight = 2.0 if symmetric and i != j else 1.0
-            parts.append(task(ab[i], None if same else bb[j], kt, b0[j] - a0[i], exclude_diag,
+            parts.append(task(ab[i], None if same else bb[j], k, b0[j] - a0[i], exclude_diag,
                               weight))
     (total,) = _compute(_tree(parts, _add_many) if parts else 0.0)
     return float(total)
