@@ -317,18 +317,35 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n up to 10,000 and a 0.5 GB file")
     ap.add_argument("--no-out-of-core", action="store_true")
+    ap.add_argument("--out-of-core-only", action="store_true",
+                    help="only part 2, to results/dask_ooc.json (run beside --no-out-of-core)")
+    ap.add_argument("--report", action="store_true",
+                    help="merge results/dask.json and dask_ooc.json into dask.md and dask.png")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         out_of_core_child(args.child[0], args.child[1], int(args.child[2]))
         return
+    if args.report:
+        res = json.loads((RESULTS / "dask.json").read_text())
+        ooc = RESULTS / "dask_ooc.json"
+        if ooc.exists():
+            res["out_of_core"] = json.loads(ooc.read_text())
+            res["command"] += " (part 2: python benchmarks/bench_dask.py --out-of-core-only)"
+        (RESULTS / "dask.json").write_text(json.dumps(res, indent=1))
+        plot(res, RESULTS / "dask.png")
+        report(res, RESULTS / "dask.md", "dask.png")
+        return
     os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp())
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     sizes = [2000, 5000, 10000] if args.quick else [5000, 20000, 50000]
-    res = {"command": "python benchmarks/bench_dask.py" + (" --quick" if args.quick else ""),
+    res = {"command": "python benchmarks/bench_dask.py" + (" --quick" if args.quick else "")
+           + (" --no-out-of-core" if args.no_out_of_core else ""),
            "cpus": os.cpu_count(), "uptime_before": uptime()}
     print(res["uptime_before"], flush=True)
-    res["cluster"] = cluster_part(sizes, 2048 if not args.quick else 1024, [256, 512, 1024, 2048])
+    if not args.out_of_core_only:
+        res["cluster"] = cluster_part(sizes, 2048 if not args.quick else 1024,
+                                      [256, 512, 1024, 2048])
     if not args.no_out_of_core:
         n = (1 << 21) if args.quick else (1 << 24)           # 0.5 GB or 4.3 GB of X
         workdir = Path(tempfile.mkdtemp(dir="/tmp"))
@@ -339,8 +356,14 @@ def main():
             res["out_of_core"] = out_of_core_part(n, workdir, 1 << 16)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-    res["model"] = scaling_model(res["cluster"]["task"])
     res["uptime_after"] = uptime()
+    if args.out_of_core_only:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "dask_ooc.json").write_text(json.dumps(
+            dict(res["out_of_core"], uptime_before=res["uptime_before"],
+                 uptime_after=res["uptime_after"]), indent=1))
+        return
+    res["model"] = scaling_model(res["cluster"]["task"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "_quick" if args.quick else ""
     (RESULTS / f"dask{suffix}.json").write_text(json.dumps(res, indent=1))
