@@ -84,7 +84,7 @@ CASES = [
 
 @pytest.mark.parametrize("name,func,kw", CASES, ids=[c[0] for c in CASES])
 def test_agrees_with_cpu_on_cluster(client, name, func, kw):
-    X, Y = _data()                                       # n = 203: chunks of 50 do not divide it
+    X, Y = _data(123)                                    # n = 123: chunks of 50 do not divide it
     expected = func(X, Y, backend="cpu", **kw)
     with dask.config.set({"repalign_edu.chunk_rows": 50}):
         got = func(X, Y, backend="dask", **kw)
