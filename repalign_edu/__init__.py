@@ -15,7 +15,7 @@ Sub-modules hold the rest, one concern each:
   ``registry`` (MEASURES: name -> measure, with kind and bounds),
   ``exercises`` (check() per lesson), ``scaling`` (lesson 09's demo kernels).
 """
-from .kernels import centering_matrix, gram_matrix, median_heuristic
+from .kernels import Kernel, centering_matrix, gram_matrix, median_heuristic
 from .measures import cka, distance_alignment, hsic, kernel_alignment, mmd2, mutual_knn
 from .independence import hsic_test
 from .registry import MEASURES, MeasureInfo, register, resolve_measure, _register_builtin
@@ -23,6 +23,7 @@ from .registry import MEASURES, MeasureInfo, register, resolve_measure, _registe
 _register_builtin()
 
 __all__ = [
+    "Kernel",
     "MEASURES",
     "MeasureInfo",
     "register",

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.distance import pdist
+from scipy.spatial.distance import cdist, pdist
 
 from numbers import Integral
 
@@ -314,21 +314,19 @@ def gram_from_params(X: np.ndarray, p: KernelParams, aux=None) -> np.ndarray:
     inside the power: the offset form of :func:`~repalign_edu.backends.stats.stream_inputs`.
     """
     X = np.asarray(X, dtype=np.float64)
-    G = X @ X.T
     if p.name == "linear":
-        return G
+        return X @ X.T
     if p.name == "polynomial":
-        t = p.gamma * G
+        t = p.gamma * (X @ X.T)
         if aux is not None:
             t = t + (aux[:, None] + aux[None, :])
         return shifted_power(t, p.coef0, p.degree) if p.shift else (t + p.coef0) ** p.degree
-    sq_norms = np.diag(G)
-    sq = np.maximum(sq_norms[:, None] + sq_norms[None, :] - 2.0 * G, 0.0)
+    sq = cdist(X, X, "sqeuclidean")      # explicit differences: exact zeros, no cancellation
     arg = -p.a * sq if p.name == "rbf" else -p.a * np.sqrt(sq)
     return np.expm1(arg) if p.shift else np.exp(arg)
 
 
-def gram_matrix(X, kernel: str = "linear", *, sigma=None, degree=3, gamma=None,
+def gram_matrix(X, kernel="linear", *, sigma=None, degree=3, gamma=None,
                 coef0=1.0) -> np.ndarray:
     """Gram matrix K with K_ij = k(x_i, x_j).
 
@@ -359,11 +357,32 @@ def gram_matrix(X, kernel: str = "linear", *, sigma=None, degree=3, gamma=None,
     ----------
     Paper section 3.1.1 (kernel matrices K_{q,n}); Schoelkopf & Smola (2002).
     """
-    X = as_representation(X, "X", min_samples=1)
-    p = resolve_kernel(kernel, X, sigma, degree=degree, gamma=gamma, coef0=coef0)
-    if p.name in TRANSLATION_INVARIANT:
-        X = X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
-    return gram_from_params(X, p)
+    return gram_of(as_representation(X, "X", min_samples=1),
+                   as_kernel(kernel, sigma, degree, gamma, coef0))
+
+
+def gram_of(X: np.ndarray, k: "Kernel", *, name: str = "X", shift: bool = False) -> np.ndarray:
+    """:func:`gram_matrix` of a validated array for a :class:`Kernel` (``name`` in errors).
+
+    ``shift=True`` returns K - k0 (see :class:`KernelParams`), for callers
+    that centre K next and must not lose its digits when K is nearly constant.
+    """
+    X = X.astype(np.float64)
+    if np.ndim(k.sigma) != 0:
+        raise ValueError("gram_matrix takes one bandwidth: sigma must be None or a number.")
+    if k.name in TRANSLATION_INVARIANT:
+        X, c = unit_scale(X - X.mean(axis=0))          # exact: K depends on X / sigma only
+        if k.sigma is not None:
+            k = Kernel(k.name, k.sigma / c)
+    p = resolve_kernel(k, X, rep=name)
+    if shift:
+        p = KernelParams(p.name, p.sigma, p.degree, p.gamma, p.coef0, shift=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = gram_from_params(X, p)
+    if not np.all(np.isfinite(G)):
+        raise ValueError(f"the {p.name} Gram matrix of {name} overflows float64; rescale {name} (e.g. "
+                         "divide it by its largest entry) or use a bounded kernel such as 'rbf'.")
+    return G
 
 
 def centering_matrix(n: int) -> np.ndarray:

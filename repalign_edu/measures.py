@@ -10,6 +10,15 @@ paired, and ``backend="auto" | "numpy" | "cpu" | "cuda"``:
   dask arrays; any Dask scheduler, e.g. a ``dask.distributed`` client);
 * ``auto``  -- ``cuda`` on a real GPU, else ``cpu``.
 
+Each measure validates its input once (:mod:`repalign_edu._validation`),
+resolves the kernels (:class:`~repalign_edu.kernels.Kernel` or a name plus
+keywords), asks :mod:`repalign_edu.backends.algebra` to combine the chosen
+backend's building blocks (:mod:`repalign_edu.backends.base`), and checks the
+range of the result.  No measure knows which backend it talks to.  Inputs
+with entries beyond 2^+-60 are first divided by a power of two (exact), so
+scale-invariant measures return the value of the unscaled input and the
+others raise a ValueError instead of overflowing.
+
 Conventions (see ``shared/design.md``):
 
 * Centring belongs to the centred measures (CKA, HSIC, centred KA).  Features
@@ -128,7 +137,8 @@ def _estimator(estimator, debiased, name: str) -> bool:
     return check_option(estimator, ESTIMATORS, "estimator") == "unbiased"
 
 
-_KERNEL_PARAMS_DOC = """    kernel : {"linear", "rbf", "laplacian", "polynomial"}
+_KERNEL_PARAMS_DOC = """    kernel : {"linear", "rbf", "laplacian", "polynomial"} or Kernel
+        A name, or a :class:`~repalign_edu.kernels.Kernel` carrying its parameters.
         The same kernel family for X and Y (see :mod:`repalign_edu.kernels`).
     sigma : None, float or (float, float)
         Bandwidth of rbf/laplacian, in feature units.  None: the median
@@ -255,8 +265,8 @@ def hsic(X, Y, kernel="linear", *, estimator: str = "biased", sigma=None, degree
     kxy, kxx, kyy = algebra.hsic_triple(be, X, Y, kx, ky, unbiased)
     if not unbiased:   # Tr(HKH HLH)/n^2 >= 0: a negative value is rounding
         kxy = _clip(kxy, 0.0, np.inf, np.sqrt(abs(kxx * kyy)), "biased HSIC")
-    units = (cx * cy) ** 2 if kx.name == "linear" else 1.0
-    return _finite(kxy * units, "HSIC", "Rescale X and Y (e.g. divide each by its largest "
+    units = (cx * cy) * (cx * cy) if kx.name == "linear" else 1.0
+    return _finite(kxy * units if kxy != 0 else 0.0, "HSIC", "Rescale X and Y (e.g. divide each by its largest "
                    "entry) or use a bounded kernel such as 'rbf'.")
 
 
@@ -266,8 +276,9 @@ def cka(X, Y, kernel="linear", *, estimator: str = "biased", sigma=None, degree=
     """Centered kernel alignment (Kornblith et al. 2019).
 
     CKA(K, L) = HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L)), which with the
-    biased HSIC equals A-hat(HKH, HLH).  ``debiased=True`` uses the unbiased
-    HSIC of Song et al. (2012) in all three terms (needs n >= 4).
+    biased HSIC equals A-hat(HKH, HLH).  ``estimator="unbiased"`` ("debiased
+    CKA") uses the unbiased HSIC of Song et al. (2012) in all three terms
+    (needs n >= 4).
 
     For the linear kernel with d_X + d_Y <= n the value is computed in
     feature space, ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F), and no
@@ -279,9 +290,11 @@ def cka(X, Y, kernel="linear", *, estimator: str = "biased", sigma=None, degree=
     Y : array_like, shape (n, d_Y)
         Paired representations; float32/float64 (int/bool -> float64).
     {KERNEL}
-    debiased : bool
-        False: biased HSIC, Tr(KHLH)/n^2, in all three terms.  True: the
-        unbiased HSIC of Song et al. (2012) (needs n >= 4).
+    estimator : {"biased", "unbiased"}
+        "biased": Tr(KHLH)/n^2 in all three terms.  "unbiased": the unbiased
+        HSIC of Song et al. (2012) (needs n >= 4), as in :func:`hsic`.
+    debiased : bool, optional
+        Deprecated spelling: ``debiased=True`` means ``estimator="unbiased"``.
 
     Returns
     -------
@@ -296,7 +309,7 @@ def cka(X, Y, kernel="linear", *, estimator: str = "biased", sigma=None, degree=
     {RAISES}
     ValueError
         Zero variance in X or Y (CKA undefined), or a non-positive unbiased
-        self-HSIC with ``debiased=True``.
+        self-HSIC with ``estimator="unbiased"``.
 
     References
     ----------
@@ -377,12 +390,16 @@ def mmd2(X, Y, kernel="rbf", *, estimator: str = "biased", sigma=None, degree=3,
         k = Kernel(k.name, k.sigma / c, k.degree, k.gamma, k.coef0)
     kp = resolve_kernel(k, Z)
     kp = type(kp)(kp.name, kp.sigma, kp.degree, kp.gamma, kp.coef0, shift=kp.name != "linear")
-    exx, eyy, exy = (_finite(t, "a kernel mean of MMD^2", _OVERFLOW_FIX)
-                     for t in algebra.mmd2_terms(be, Z[:m], Z[m:], kp, unbiased))
-    value = exx + eyy - 2.0 * exy
-    if not unbiased:   # the biased MMD^2 is a squared norm ||mu_X - mu_Y||^2 >= 0
-        value = _clip(value, 0.0, np.inf, abs(exx) + abs(eyy) + 2 * abs(exy), "biased MMD^2")
-    return _finite(value * (c * c if kp.name == "linear" else 1.0), "MMD^2", _OVERFLOW_FIX)
+    if kp.name == "linear":
+        value = algebra.linear_mmd2(Z[:m], Z[m:], unbiased)
+    else:
+        exx, eyy, exy = (_finite(t, "a kernel mean of MMD^2", _OVERFLOW_FIX)
+                         for t in algebra.mmd2_terms(be, Z[:m], Z[m:], kp, unbiased))
+        value = exx + eyy - 2.0 * exy
+        if not unbiased:   # the biased MMD^2 is a squared norm ||mu_X - mu_Y||^2 >= 0
+            value = _clip(value, 0.0, np.inf, max(abs(exx), abs(eyy), abs(exy)), "biased MMD^2")
+    units = c * c if kp.name == "linear" else 1.0
+    return _finite(value * units if value != 0 else 0.0, "MMD^2", _OVERFLOW_FIX)
 
 
 def distance_alignment(X, Y, *, backend: str = "auto") -> float:
@@ -428,7 +445,7 @@ def distance_alignment(X, Y, *, backend: str = "auto") -> float:
     X, Y = X.astype(np.float64), Y.astype(np.float64)
     _, c = unit_scale(np.array([np.max(np.abs(X)), np.max(np.abs(Y))]))
     D = algebra.distance_alignment(be, X / c, Y / c)
-    return _finite(D * c**4, "distance alignment", "Rescale X and Y by a common factor "
+    return _finite(D * (c * c) * (c * c) if D != 0 else 0.0, "distance alignment", "Rescale X and Y by a common factor "
                    "(D scales with its fourth power).")
 
 
@@ -469,8 +486,11 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     be = get_backend(resolve_backend(backend))
     X, Y = as_pair(*_inputs(be, X, Y))
     n = X.shape[0]
-    k = check_scalar(k, "k", Integral, min_val=1, max_val=n - 1,
-                     fix=f"k counts neighbours among the n - 1 = {n - 1} other samples.")
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, Integral) or not 1 <= k < n:
+        hint = ("pass an int" if isinstance(k, (bool, np.bool_)) or not isinstance(k, Integral)
+                else "choose a smaller k" if k >= n else "choose k >= 1")
+        raise ValueError(f"k must be an integer with 1 <= k < n = {n}; got k={k!r}: {hint}.")
+    k = int(k)
     if be.MAX_KNN_K is not None and k > be.MAX_KNN_K:
         raise ValueError(f"the {be.NAME} backend supports k <= {be.MAX_KNN_K}; got k={k}. "
                          "Use backend='cpu' for larger k.")
@@ -480,7 +500,7 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
         norms = np.linalg.norm(A, axis=1)
         if not np.all(norms > 0):
             bad = np.flatnonzero(~(norms > 0))
-            raise ValueError(f"{label} has {len(bad)} row(s) of norm 0 (first: {label}[{bad[0]}]), "
-                             "which cannot be L2-normalised; drop those rows from both X and Y.")
+            raise ValueError(f"{label}[{bad[0]}] has norm 0 and cannot be L2-normalised ({len(bad)} "
+                             f"such row(s) in {label}); drop those rows from both X and Y.")
         normed.append(np.ascontiguousarray(A / norms[:, None]))
     return _clip(algebra.mutual_knn(be, normed[0], normed[1], k), 0.0, 1.0, 1.0, "mutual k-NN")

@@ -262,11 +262,6 @@ def _row_sqnorms(A):
     return out
 
 
-def _transpose_and_norms(A: np.ndarray):
-    """(A^T as a C-contiguous copy, squared row norms) of a float64 array."""
-    return np.ascontiguousarray(A.T), _row_sqnorms(A)
-
-
 # --------------------------------------------------------------------------- Gram statistics
 @njit(cache=_CACHE)
 def _stats_pair(X, XT, nx, Y, YT, ny, kx, ky, I, J, slot, sums, dk, dl, offx, offy, use_off):

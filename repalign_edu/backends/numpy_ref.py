@@ -133,10 +133,10 @@ def kernel_sum(A, B, k, exclude_diag: bool = False) -> float:
     return float(G.sum())
 
 
-def knn_sets(X, k: int) -> np.ndarray:
+def knn_sets(Xn, k: int) -> np.ndarray:
     """Indices of the k nearest neighbours of each row by inner product, self excluded."""
-    check_memory(2, X.shape[0])
-    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+    check_memory(2, Xn.shape[0])
+    Xn = Xn / np.linalg.norm(Xn, axis=1, keepdims=True)
     S = Xn @ Xn.T
     np.fill_diagonal(S, -np.inf)
     # stable sort on -S: ties broken by the smaller index

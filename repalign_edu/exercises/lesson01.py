@@ -103,7 +103,7 @@ def _check_procrustes(fn):
     value = fn(X, Y)
     expected = procrustes_distance(X, Y)
     ok, msg = close(value, expected, rtol=1e-8, atol=1e-12)
-    if not ok and np.isclose(float(value), procrustes_distance(X, Y, center=False), rtol=1e-6):
+    if not ok and np.isclose(float(value), procrustes_distance(X, Y, centered=False), rtol=1e-6):
         msg += " Did you centre both representations first?"
     return ok, msg
 
