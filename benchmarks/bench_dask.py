@@ -316,6 +316,7 @@ def report(res, path, png):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n up to 10,000 and a 0.5 GB file")
+    ap.add_argument("--sizes", type=int, nargs="+", help="n for part 1 (default 5000 20000 50000)")
     ap.add_argument("--no-out-of-core", action="store_true")
     ap.add_argument("--out-of-core-only", action="store_true",
                     help="only part 2, to results/dask_ooc.json (run beside --no-out-of-core)")
@@ -338,8 +339,9 @@ def main():
         return
     os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp())
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    sizes = [2000, 5000, 10000] if args.quick else [5000, 20000, 50000]
+    sizes = args.sizes or ([2000, 5000, 10000] if args.quick else [5000, 20000, 50000])
     res = {"command": "python benchmarks/bench_dask.py" + (" --quick" if args.quick else "")
+           + (f" --sizes {' '.join(map(str, args.sizes))}" if args.sizes else "")
            + (" --no-out-of-core" if args.no_out_of_core else ""),
            "cpus": os.cpu_count(), "uptime_before": uptime()}
     print(res["uptime_before"], flush=True)
