@@ -29,7 +29,7 @@ from numbers import Real
 import numpy as np
 
 from ._validation import as_pair, as_representation, check_option, check_scalar
-from .kernels import KERNELS, Kernel, as_kernel, gram_matrix, gram_of, median_heuristic, split_sigma
+from .kernels import Kernel, as_kernel, gram_of, median_heuristic, split_sigma
 
 __all__ = [
     "centered_gram_factor",

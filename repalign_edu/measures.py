@@ -39,7 +39,7 @@ from numbers import Integral
 import numpy as np
 
 from ._validation import (ESTIMATORS, as_pair, as_representation, check_bool, check_min_samples,
-                          check_option, check_scalar)
+                          check_option)
 from .backends import algebra, get_backend, resolve_backend
 from .kernels import TRANSLATION_INVARIANT, Kernel, as_kernel, resolve_kernel, resolve_pair, unit_scale
 
@@ -70,8 +70,8 @@ def _check_variance(X, Y, what: str) -> None:
             )
 
 
-def _scaled(A: np.ndarray, k: Kernel, side: int):
-    """(A / c, sigma / c, c): exact power-of-two rescaling of extreme inputs (see unit_scale).
+def _scaled(A: np.ndarray, k: Kernel):
+    """(A / c, c): exact power-of-two rescaling of extreme inputs (see unit_scale).
 
     The translation-invariant kernels see A / c with the bandwidth divided by
     c, the same kernel values; linear values scale by c^2 (undone by the
@@ -80,14 +80,13 @@ def _scaled(A: np.ndarray, k: Kernel, side: int):
     """
     if k.name == "polynomial":
         return A, 1.0
-    A2, c = unit_scale(A)
-    return A2, c
+    return unit_scale(A)
 
 
 def _kernels(X, Y, kernel: Kernel):
     """Rescale X, Y where safe and resolve both kernels: (X, Y, kx, ky, c_X, c_Y)."""
-    X, cx = _scaled(X, kernel, 0)
-    Y, cy = _scaled(Y, kernel, 1)
+    X, cx = _scaled(X, kernel)
+    Y, cy = _scaled(Y, kernel)
     if kernel.sigma is not None and kernel.name in TRANSLATION_INVARIANT and (cx != 1 or cy != 1):
         sx, sy = (kernel.sigma, kernel.sigma) if np.ndim(kernel.sigma) == 0 else kernel.sigma
         kernel = Kernel(kernel.name, (sx / cx, sy / cy), kernel.degree, kernel.gamma, kernel.coef0)
@@ -215,8 +214,8 @@ def kernel_alignment(X, Y, kernel="linear", *, centered: bool = False, sigma=Non
     num, a, b = algebra.kernel_alignment_terms(be, X, Y, kx, ky)
     value = _ratio(_finite(num, "<K, L>", _OVERFLOW_FIX), _finite(a, "<K, K>", _OVERFLOW_FIX),
                    _finite(b, "<L, L>", _OVERFLOW_FIX), "kernel alignment")
-    return _clip(value, 0.0 if kx.name != "polynomial" or kx.coef0 >= 0 else -1.0, 1.0, 1.0,
-                 "kernel alignment")
+    # every kernel here is positive semi-definite (coef0 >= 0), so <K, L> = Tr(KL) >= 0
+    return _clip(value, 0.0, 1.0, 1.0, "kernel alignment")
 
 
 @_doc
@@ -266,8 +265,9 @@ def hsic(X, Y, kernel="linear", *, estimator: str = "biased", sigma=None, degree
     if not unbiased:   # Tr(HKH HLH)/n^2 >= 0: a negative value is rounding
         kxy = _clip(kxy, 0.0, np.inf, np.sqrt(abs(kxx * kyy)), "biased HSIC")
     units = (cx * cy) * (cx * cy) if kx.name == "linear" else 1.0
-    return _finite(kxy * units if kxy != 0 else 0.0, "HSIC", "Rescale X and Y (e.g. divide each by its largest "
-                   "entry) or use a bounded kernel such as 'rbf'.")
+    return _finite(kxy * units if kxy != 0 else 0.0, "HSIC",
+                   "Rescale X and Y (e.g. divide each by its largest entry) or use a bounded "
+                   "kernel such as 'rbf'.")
 
 
 @_doc
@@ -383,7 +383,7 @@ def mmd2(X, Y, kernel="rbf", *, estimator: str = "biased", sigma=None, degree=3,
     if np.ndim(k.sigma) != 0:
         raise ValueError("sigma for mmd2 must be None or one positive number (one shared space).")
     m = X.shape[0]
-    Z, c = _scaled(np.vstack([X.astype(np.float64), Y.astype(np.float64)]), k, 0)
+    Z, c = _scaled(np.vstack([X.astype(np.float64), Y.astype(np.float64)]), k)
     if k.name != "polynomial":        # linear, rbf, laplacian: MMD is translation invariant
         Z = Z - Z.mean(axis=0)        # centre the pooled sample, never each sample on its own
     if k.sigma is not None and c != 1.0:

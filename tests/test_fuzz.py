@@ -19,7 +19,6 @@ import math
 import warnings
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -160,7 +159,7 @@ def _registry_cases():
     return [(name, ra.MEASURES[name], ra.MEASURES.info(name).bounds) for name in sorted(ra.MEASURES)]
 
 
-@settings(max_examples=120, deadline=None, derandomize=True, database=None,
+@settings(max_examples=80, deadline=None, derandomize=True, database=None,
           phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_every_public_function_returns_a_finite_value_in_range_or_a_valueerror(data):
