@@ -10,7 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-BACKENDS = ("auto", "numpy", "cpu", "cuda")
+BACKENDS = ("auto", "numpy", "cpu", "cuda", "dask")
 ESTIMATORS = ("biased", "unbiased")
 
 
@@ -53,6 +53,8 @@ def as_representation(X, name: str = "X", *, min_samples: int = 2,
         is not numeric, or contains NaN or +-inf (the message gives the
         position of the first bad entry).
     """
+    if _is_dask_array(X):
+        return _as_dask_representation(X, name, min_samples)
     arr = np.asarray(X)
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
@@ -87,6 +89,56 @@ def as_representation(X, name: str = "X", *, min_samples: int = 2,
     if not np.isfinite(arr).all():
         raise ValueError(_nonfinite_message(arr, name, paired))
     return np.ascontiguousarray(arr)
+
+
+def _is_dask_array(X) -> bool:
+    """True for a dask array (checked without importing dask)."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "chunks")
+
+
+#: names (dask tokens) of dask arrays already checked for finite values
+_CHECKED_DASK: set = set()
+
+
+def _as_dask_representation(X, name: str, min_samples: int):
+    """The checks of :func:`as_representation` for a dask array (backend="dask").
+
+    Shape and dtype are checked at once; finiteness in one chunked pass
+    (remembered per dask token, so a second call does not read the data
+    again).  The array stays lazy: float32/float64 kept, others cast to float64.
+    """
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_) or np.iscomplexobj(
+            np.empty(0, X.dtype)):
+        raise ValueError(
+            f"{name} must be a real numeric array of shape (n_samples, n_features); "
+            f"got dtype {X.dtype}. Convert it with {name}.astype(float)."
+        )
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D with shape (n_samples, n_features); got ndim={X.ndim} "
+            f"with shape {X.shape}: reshape it to (n_samples, n_features)."
+        )
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    n, d = X.shape
+    if d < 1:
+        raise ValueError(f"{name} has no features (shape {X.shape}); pass at least one column.")
+    if n < min_samples:
+        raise ValueError(
+            f"{name} has n={n} samples but this measure needs at least {min_samples}; "
+            "pass more rows."
+        )
+    if X.name not in _CHECKED_DASK:
+        from .backends.dask import all_finite, first_nonfinite
+
+        if not all_finite(X):
+            count, i, j, value = first_nonfinite(X)
+            raise ValueError(
+                f"{name} contains {count} non-finite value(s) (NaN or +-inf); the first is "
+                f"{name}[{i}, {j}] = {value}. Remove or impute those rows before measuring."
+            )
+        _CHECKED_DASK.add(X.name)
+    return X
 
 
 def as_pair(X, Y, *, min_samples: int = 2, same_n: bool = True, names=("X", "Y")):

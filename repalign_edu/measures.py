@@ -6,6 +6,8 @@ paired, and ``backend="auto" | "numpy" | "cpu" | "cuda"``:
 * ``numpy`` -- the textbook reference (:mod:`repalign_edu.backends.numpy_ref`), materialises n x n;
 * ``cpu``   -- Numba ``njit(parallel=True)``, streaming tiles, no n x n matrix;
 * ``cuda``  -- ``numba.cuda`` kernels, streaming tiles;
+* ``dask``  -- the cpu tiles as Dask tasks over row chunks (numpy arrays, memory maps,
+  dask arrays; any Dask scheduler, e.g. a ``dask.distributed`` client);
 * ``auto``  -- ``cuda`` on a real GPU, else ``cpu``.
 
 Each measure validates its input once (:mod:`repalign_edu._validation`),
@@ -43,6 +45,12 @@ from .kernels import TRANSLATION_INVARIANT, Kernel, as_kernel, resolve_kernel, r
 
 
 # --------------------------------------------------------------------------- boundary helpers
+def _inputs(be, *arrays):
+    """The inputs as backend ``be`` reads them, before validation: ``be.as_input`` where the
+    backend declares ``LAZY_INPUTS`` (dask: memory maps and dask arrays stay lazy)."""
+    return tuple(be.as_input(A) for A in arrays) if be.LAZY_INPUTS else arrays
+
+
 def _all_rows_equal(A: np.ndarray, chunk: int = 4096) -> bool:
     """True if every row equals row 0; returns at the first differing chunk (O(d) for real data)."""
     for start in range(1, A.shape[0], chunk):
@@ -162,7 +170,7 @@ _KERNEL_PARAMS_DOC = """    kernel : {"linear", "rbf", "laplacian", "polynomial"
         heuristic on X and on Y separately; a float: both; a pair: each.
     degree, gamma, coef0 : float
         Polynomial kernel (gamma None means 1 / d).
-    backend : {"auto", "numpy", "cpu", "cuda"}"""
+    backend : {"auto", "numpy", "cpu", "cuda", "dask"}"""
 
 _RAISES_DOC = """    ValueError
         Different n in X and Y; ndim != 2; NaN or +-inf; too few samples;
@@ -227,7 +235,8 @@ def kernel_alignment(X, Y, kernel="linear", *, centered: bool = False, sigma=Non
         return cka(X, Y, kernel, sigma=sigma, degree=degree, gamma=gamma, coef0=coef0,
                    backend=backend)
     be = get_backend(resolve_backend(backend))
-    X, Y, kx, ky, _, _ = _kernels(*as_pair(X, Y), as_kernel(kernel, sigma, degree, gamma, coef0))
+    X, Y = as_pair(*_inputs(be, X, Y))
+    X, Y, kx, ky, _, _ = _kernels(X, Y, as_kernel(kernel, sigma, degree, gamma, coef0))
     num, a, b = algebra.kernel_alignment_terms(be, X, Y, kx, ky)
     value = _ratio(_finite(num, "<K, L>", _OVERFLOW_FIX), _finite(a, "<K, K>", _OVERFLOW_FIX),
                    _finite(b, "<L, L>", _OVERFLOW_FIX), "kernel alignment")
@@ -274,7 +283,7 @@ def hsic(X, Y, kernel="linear", *, estimator: str = "biased", sigma=None, degree
     """
     unbiased = _estimator(estimator, None, "hsic")
     be = get_backend(resolve_backend(backend))
-    X, Y = as_pair(X, Y)
+    X, Y = as_pair(*_inputs(be, X, Y))
     if unbiased:
         check_min_samples(X.shape[0], 4, "unbiased HSIC estimator")
     X, Y, kx, ky, cx, cy = _kernels(X, Y, as_kernel(kernel, sigma, degree, gamma, coef0))
@@ -334,7 +343,7 @@ def cka(X, Y, kernel="linear", *, estimator: str = "biased", sigma=None, degree=
     """
     unbiased = _estimator(estimator, debiased, "cka")
     be = get_backend(resolve_backend(backend))
-    X, Y = as_pair(X, Y)
+    X, Y = as_pair(*_inputs(be, X, Y))
     _check_variance(X, Y, "CKA")
     if unbiased:
         check_min_samples(X.shape[0], 4, "debiased CKA (unbiased HSIC estimator)",
@@ -388,6 +397,7 @@ def mmd2(X, Y, kernel="rbf", *, estimator: str = "biased", sigma=None, degree=3,
     """
     unbiased = _estimator(estimator, None, "mmd2")
     be = get_backend(resolve_backend(backend))
+    X, Y = _inputs(be, X, Y)
     X = as_representation(X, "X", min_samples=2)
     Y = as_representation(Y, "Y", min_samples=2)
     if X.shape[1] != Y.shape[1]:
@@ -438,7 +448,7 @@ def distance_alignment(X, Y, *, backend: str = "auto") -> float:
     ----------
     X : array_like, shape (n, d_X)
     Y : array_like, shape (n, d_Y)
-    backend : {"auto", "numpy", "cpu", "cuda"}
+    backend : {"auto", "numpy", "cpu", "cuda", "dask"}
 
     Returns
     -------
@@ -457,7 +467,7 @@ def distance_alignment(X, Y, *, backend: str = "auto") -> float:
     Paper section 3.2 ("Distance alignment", "Equivalence between KA and DA").
     """
     be = get_backend(resolve_backend(backend))
-    X, Y = as_pair(X, Y)
+    X, Y = as_pair(*_inputs(be, X, Y))
     X, Y = X.astype(np.float64), Y.astype(np.float64)
     _, c = unit_scale(np.array([np.max(np.abs(X)), np.max(np.abs(Y))]))
     D = algebra.distance_alignment(be, X / c, Y / c)
@@ -482,7 +492,7 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     X : array_like, shape (n, d_X)
     Y : array_like, shape (n, d_Y)
     k : int, 1 <= k < n
-    backend : {"auto", "numpy", "cpu", "cuda"}
+    backend : {"auto", "numpy", "cpu", "cuda", "dask"}
 
     Returns
     -------
@@ -500,7 +510,7 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     Huh, Cheung, Wang, Isola (2024) "The Platonic Representation Hypothesis", ICML.
     """
     be = get_backend(resolve_backend(backend))
-    X, Y = as_pair(X, Y)
+    X, Y = as_pair(*_inputs(be, X, Y))
     n = X.shape[0]
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, Integral) or not 1 <= k < n:
         hint = ("pass an int" if isinstance(k, (bool, np.bool_)) or not isinstance(k, Integral)

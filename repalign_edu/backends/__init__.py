@@ -1,4 +1,5 @@
-"""Backend selection: ``numpy`` (reference), ``cpu`` (Numba parallel), ``cuda`` (numba.cuda).
+"""Backend selection: ``numpy`` (reference), ``cpu`` (Numba parallel), ``cuda`` (numba.cuda),
+``dask`` (the cpu tiles as Dask tasks over row chunks; extra ``[dask]``).
 
 ``auto`` picks ``cuda`` when a real GPU is present (not the CUDA simulator),
 else ``cpu``.  Backends are imported lazily so that ``import repalign_edu``
@@ -47,6 +48,14 @@ def resolve_backend(backend: str) -> str:
     check_option(backend, BACKENDS, "backend")
     if backend == "auto":
         return "cuda" if real_gpu_available() else "cpu"
+    if backend == "dask":
+        try:
+            import dask.array  # noqa: F401
+        except ImportError:
+            raise ValueError(
+                "backend='dask' needs Dask; install the extra: pip install 'repalign-edu[dask]' "
+                "(it installs dask[distributed]), or use backend='cpu'."
+            ) from None
     if backend == "cuda" and not cuda_usable():
         raise ValueError(
             "backend='cuda' needs a CUDA GPU, and numba.cuda found none. Use backend='cpu', "
@@ -57,7 +66,7 @@ def resolve_backend(backend: str) -> str:
 
 
 #: backend name -> module under repalign_edu.backends (each implements :mod:`.base`)
-BACKEND_MODULES = {"numpy": "numpy_ref", "cpu": "cpu", "cuda": "cuda"}
+BACKEND_MODULES = {"numpy": "numpy_ref", "cpu": "cpu", "cuda": "cuda", "dask": "dask"}
 
 
 def get_backend(name: str):

@@ -41,7 +41,7 @@ def gram_statistics(be, X, Y, kx, ky, *, centered: bool, rows: bool = True) -> G
     if use_feature_space(X, Y, kx, ky):
         if centered:
             X, Y = be.center(X), be.center(Y)
-        X64, Y64 = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+        X64, Y64 = X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False)
         return linear_stats(X64, Y64, matmul=be.matmul, row_stats=be.row_stats, rows=rows)
     if not centered and kx.name in ("rbf", "laplacian"):
         X = be.center(X)            # translation invariant: centring only helps rounding
@@ -69,7 +69,7 @@ def linear_mmd2(X, Y, unbiased: bool) -> float:
                                 - sum_j ||y_j - mu_Y||^2 / (n (n - 1))
     (the U-statistic of Gretton et al. 2012, eq. 3, with k(x, y) = <x, y>, rearranged).
     """
-    X64, Y64 = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    X64, Y64 = X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False)
     mx, my = X64.mean(axis=0), Y64.mean(axis=0)
     diff = mx - my
     value = float(diff @ diff)
@@ -93,7 +93,7 @@ def mmd2_terms(be, X, Y, k, unbiased: bool):
     """
     m, n = X.shape[0], Y.shape[0]
     if k.name in ("rbf", "laplacian"):
-        X64, Y64 = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+        X64, Y64 = X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False)
         pooled = (X64.sum(axis=0) + Y64.sum(axis=0)) / (m + n)
         Xo, Yo = X64 - X64.mean(axis=0), Y64 - Y64.mean(axis=0)
         X, Y = X64 - pooled, Y64 - pooled
@@ -110,7 +110,7 @@ def mmd2_terms(be, X, Y, k, unbiased: bool):
 def distance_alignment(be, X, Y) -> float:
     """The paper's D(d_1, d_2) from feature-space products (X, Y centred here)."""
     X, Y = be.center(X), be.center(Y)
-    X64, Y64 = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    X64, Y64 = X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False)
     n = X64.shape[0]
     u = np.einsum("ij,ij->i", X64, X64) - np.einsum("ij,ij->i", Y64, Y64)
     XtX, YtY, XtY = be.matmul(X64.T, X64), be.matmul(Y64.T, Y64), be.matmul(X64.T, Y64)

@@ -54,6 +54,11 @@ Capabilities (module constants, never found by testing names)
     float64 accumulation; False if every input is cast to float64 first.
 ``MAX_KNN_K`` : int or None
     Largest k that ``knn_sets`` supports (None: any k < n).
+``LAZY_INPUTS`` : bool
+    True if the module provides ``as_input(A)``, which the measures apply to
+    each input *before* validation: the dask backend turns numpy arrays,
+    memory maps and dask arrays into row-chunked dask arrays, so that
+    validation and every building block read them chunk by chunk.
 ``PERMUTED_SUMS`` : bool
     True if the module provides ``permuted_sums(A, B, rb, perms)`` for the
     HSIC permutation test (see :mod:`repalign_edu.independence`).
@@ -70,7 +75,8 @@ from .stats import GramStats
 BUILDING_BLOCKS = ("gram_stats", "kernel_sum", "knn_sets", "knn_overlap", "matmul", "center",
                    "row_stats")
 #: the capability constants every backend module defines
-CAPABILITIES = ("NAME", "STREAMING", "NATIVE_FLOAT32", "MAX_KNN_K", "PERMUTED_SUMS")
+CAPABILITIES = ("NAME", "STREAMING", "NATIVE_FLOAT32", "MAX_KNN_K", "LAZY_INPUTS",
+                "PERMUTED_SUMS")
 
 
 class Backend(Protocol):
@@ -80,6 +86,7 @@ class Backend(Protocol):
     STREAMING: bool
     NATIVE_FLOAT32: bool
     MAX_KNN_K: Optional[int]
+    LAZY_INPUTS: bool
     PERMUTED_SUMS: bool
 
     def gram_stats(self, X: np.ndarray, Y: np.ndarray, kx, ky, *,

@@ -62,6 +62,7 @@ NAME = "cpu"
 STREAMING = True
 NATIVE_FLOAT32 = False
 MAX_KNN_K = None
+LAZY_INPUTS = False
 PERMUTED_SUMS = True
 
 #: rows (and columns) per tile.  It fixes the summation order, so it is a

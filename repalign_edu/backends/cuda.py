@@ -68,6 +68,7 @@ from .stats import GramStats, streamed_gram_stats
 NAME = "cuda"
 STREAMING = True
 NATIVE_FLOAT32 = True
+LAZY_INPUTS = False
 PERMUTED_SUMS = False
 
 #: threads per block side (blocks are TPB x TPB)

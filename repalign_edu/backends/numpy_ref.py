@@ -22,6 +22,7 @@ NAME = "numpy"
 STREAMING = False
 NATIVE_FLOAT32 = False
 MAX_KNN_K = None
+LAZY_INPUTS = False
 PERMUTED_SUMS = False
 
 
