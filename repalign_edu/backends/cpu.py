@@ -56,7 +56,11 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+from . import threading_policy
 from .stats import GramStats
+
+# before any parallel kernel runs: sleeping OpenMP workers, a thread-safe layer
+threading_policy.configure()
 
 #: rows (and columns) per tile.  It fixes the summation order, so it is a
 #: constant, not a tuning knob chosen from the machine.
