@@ -425,12 +425,31 @@ def distance_alignment(X, Y, *, backend: str = "auto") -> float:
     return max(total / n**2, 0.0)
 
 
+def _unit_rows(A: np.ndarray, label: str) -> np.ndarray:
+    """Rows scaled to unit L2 norm, in float64, for any finite magnitude.
+
+    Each row is divided by its largest |entry| first, so squaring cannot
+    overflow (entries near 1e300) or underflow (near 1e-300); the result
+    depends only on the row itself, so duplicate rows stay bitwise equal.
+    """
+    A = A.astype(np.float64)
+    peak = np.max(np.abs(A), axis=1)
+    if not np.all(peak > 0):
+        i = int(np.argmin(peak))
+        raise ValueError(f"{label}[{i}] has norm 0 and cannot be L2-normalised; drop that row.")
+    A = A / peak[:, None]
+    return np.ascontiguousarray(A / np.sqrt(np.einsum("ij,ij->i", A, A))[:, None])
+
+
 def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     """Mutual k-nearest-neighbour alignment (Huh et al. 2024).
 
     Rows are L2-normalised; the neighbours N_k(i) of sample i are the k other
     samples with the largest inner product (a point is not its own
-    neighbour; ties go to the smaller index).  The score is::
+    neighbour; ties go to the smaller index).  The inner product of rows i
+    and j is the float64 sum over features in order, so it depends only on
+    the two rows: duplicate rows tie exactly, and every backend applies the
+    tie rule to the same numbers and returns the same sets.  The score is::
 
         m_kNN = (1/n) sum_i |N_k^X(i) & N_k^Y(i)| / k
 
@@ -467,14 +486,7 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
             "choose a smaller k" if k >= n else "choose k >= 1")
         raise ValueError(f"k must be an integer with 1 <= k < n = {n}; got k={k!r}: {hint}.")
     k = int(k)
-    normed = []
-    for A, label in ((X, "X"), (Y, "Y")):
-        A = A.astype(np.float64)
-        norms = np.linalg.norm(A, axis=1)
-        if not np.all(norms > 0):
-            i = int(np.argmin(norms))
-            raise ValueError(f"{label}[{i}] has norm 0 and cannot be L2-normalised; drop that row.")
-        normed.append(np.ascontiguousarray(A / norms[:, None]))
+    normed = [_unit_rows(X, "X"), _unit_rows(Y, "Y")]
     if name == "numpy":
         return numpy_ref.mutual_knn(normed[0], normed[1], k)
     be = get_backend(name)

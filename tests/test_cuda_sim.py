@@ -32,7 +32,8 @@ EXPECTED = {
     "kernel_alignment/rbf", "mmd2/rbf/biased m=15 n=11", "mmd2/rbf/unbiased m=15 n=11",
     "mmd2/polynomial/unbiased m=15 n=11", "distance_alignment", "mutual_knn k=4",
     "float32/cka/rbf", "float32/cka/linear/gram-route", "float32/hsic/laplacian/unbiased",
-    "knn_sets/exact ties -> smaller index", "matmul/split-K ragged",
+    "knn_sets/exact ties -> smaller index", "knn_sets/duplicate rows = numpy rule",
+    "matmul/split-K ragged",
     "gram_stats/fields n=70 rbf x polynomial",
 }
 

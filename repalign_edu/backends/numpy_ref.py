@@ -90,10 +90,26 @@ def distance_alignment(X, Y) -> float:
     return float(np.mean((squared_distances(X) - squared_distances(Y)) ** 2))
 
 
-def knn_sets(X, k: int) -> np.ndarray:
-    """Indices of the k nearest neighbours of each row by inner product, self excluded."""
-    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
-    S = Xn @ Xn.T
+def inner_products(Xn) -> np.ndarray:
+    """S_ij = sum_f x_if x_jf, summed in feature order with one rounding per step.
+
+    This order is part of the neighbour rule: S_ij depends only on rows i and
+    j (a BLAS product rounds the same pair differently at different
+    positions), so duplicate rows give exactly equal values.
+    """
+    S = np.zeros((Xn.shape[0], Xn.shape[0]))
+    for f in range(Xn.shape[1]):
+        S += np.multiply.outer(Xn[:, f], Xn[:, f])
+    return S
+
+
+def knn_sets(Xn, k: int) -> np.ndarray:
+    """Indices of the k nearest neighbours of each row by inner product, self excluded.
+
+    ``Xn`` holds L2-normalised rows.  Rows are ranked by decreasing
+    :func:`inner_products`; ties go to the smaller index.
+    """
+    S = inner_products(Xn)
     np.fill_diagonal(S, -np.inf)
     # stable sort on -S: ties broken by the smaller index
     return np.argsort(-S, axis=1, kind="stable")[:, :k]
