@@ -507,8 +507,11 @@ def row_stats(A: np.ndarray):
 
 
 # --------------------------------------------------------------------------- dense products
-#: products with fewer multiply-adds than this run on one BLAS thread
-SERIAL_BLAS_WORK = 1 << 27
+#: products with fewer multiply-adds than this run on one BLAS thread.  It is
+#: small: with Numba's workers sleeping between regions (``threading_policy``)
+#: OpenBLAS's threads wake quickly, and at n = 1,000, d = 256 two threads
+#: already halve the time of the three products.
+SERIAL_BLAS_WORK = 1 << 21
 
 _blas_controller = None
 
@@ -535,9 +538,9 @@ def matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
     This is NumPy's BLAS on purpose: Numba's ``np.dot`` would call SciPy's
     copy of OpenBLAS, and two OpenBLAS thread pools spinning against each
-    other make small products 100 times slower.  For the same reason small
-    products (< ``SERIAL_BLAS_WORK`` multiply-adds, e.g. d = 64, n = 30,000)
-    run on one BLAS thread: waking the pool costs more than the product.
+    other make small products 100 times slower.  Tiny products
+    (< ``SERIAL_BLAS_WORK`` multiply-adds) run on one BLAS thread: waking
+    the pool costs more than the product.
     """
     A = np.asarray(A, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
