@@ -153,9 +153,14 @@ def describe() -> str:
         layer = numba.threading_layer()
     except ValueError:
         layer = "not started"
-    parts = [f"numba threading layer: {layer}",
-             "OMP_WAIT_POLICY=PASSIVE for Numba's pool" if _state["passive"] else
-             "wait policy: Numba/OpenMP default"]
+    user = [f"{v}={os.environ[v]}" for v in WAIT_VARIABLES if v in os.environ]
+    if _state["passive"]:
+        wait = "OMP_WAIT_POLICY=PASSIVE for Numba's pool"
+    elif user:
+        wait = "wait policy from the environment: " + ", ".join(user)
+    else:
+        wait = "wait policy: Numba/OpenMP default"
+    parts = [f"numba threading layer: {layer}", wait]
     if _state["note"]:
         parts.append(_state["note"])
     return "; ".join(parts)
