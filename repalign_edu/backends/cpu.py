@@ -579,8 +579,8 @@ def matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 #: float32 screening blocks: KNN_ROWS x KNN_COLS products per BLAS call (16 MiB)
 KNN_ROWS = 1024
 KNN_COLS = 4096
-#: columns per thread in the column-side merge (one 64-byte line of float32)
-KNN_COL_GROUP = 16
+#: columns per thread in the column-side merge (four 64-byte lines of float32 per row)
+KNN_COL_GROUP = 64
 
 
 def knn_candidates(n: int, k: int, cap: int | None = None) -> int:
@@ -647,22 +647,34 @@ def _knn_merge_sym(S, i0, j0, kc, best_v, best_j):
     Only pairs with j > i are used (the block is upper triangular): each
     unordered pair enters row i's list with j and row j's list with i.  The
     row side and the column side run as two parallel loops; in each, one
-    thread owns each list.
+    thread owns each list.  A candidate is pushed only if it beats the
+    list's current last value (kept in a register): a value equal to it is
+    dropped, which the screening allows (every dropped value is <= the
+    smallest kept one, all the certificate needs).
     """
     R, C = S.shape
     for r in prange(R):                              # row side: lists of rows i0 + r
         i = i0 + r
-        t0 = max(0, i + 1 - j0)
-        for t in range(t0, C):
-            _knn_push(best_v, best_j, i, np.float64(S[r, t]), j0 + t, kc)
+        thr = best_v[i, kc - 1]
+        for t in range(max(0, i + 1 - j0), C):
+            v = np.float64(S[r, t])
+            if v > thr:
+                _knn_push(best_v, best_j, i, v, j0 + t, kc)
+                thr = best_v[i, kc - 1]
     n_groups = (C + KNN_COL_GROUP - 1) // KNN_COL_GROUP
     for g in prange(n_groups):                       # column side: lists of rows j0 + t
         ta = g * KNN_COL_GROUP
         tb = min(C, ta + KNN_COL_GROUP)
+        thr = np.empty(KNN_COL_GROUP)
+        for t in range(ta, tb):
+            thr[t - ta] = best_v[j0 + t, kc - 1]
         for r in range(R):
             i = i0 + r
             for t in range(max(ta, i + 1 - j0), tb):
-                _knn_push(best_v, best_j, j0 + t, np.float64(S[r, t]), i, kc)
+                v = np.float64(S[r, t])
+                if v > thr[t - ta]:
+                    _knn_push(best_v, best_j, j0 + t, v, i, kc)
+                    thr[t - ta] = best_v[j0 + t, kc - 1]
 
 
 @njit(cache=_CACHE)
