@@ -3,7 +3,14 @@
 Interface (shared with :mod:`.cuda`): ``gram_stats``, ``kernel_sum``,
 ``knn_sets``, ``matmul``; plus ``knn_overlap``, ``permuted_sums`` (used by
 :func:`repalign_edu.hsic_test`), and the O(n d) passes ``center`` and
-``row_stats`` used by the linear feature-space route.
+``row_stats`` used by the linear feature-space route.  ``knn_rerank`` (the
+exact re-ranking of screened k-NN candidates) is shared with :mod:`.cuda`.
+
+Threads: importing this module calls
+:func:`~repalign_edu.backends.threading_policy.configure`, which starts
+Numba's pool with sleeping OpenMP workers (``OMP_WAIT_POLICY=PASSIVE``,
+scoped to Numba's runtime) and a thread-safe layer, unless the user chose
+otherwise; see that module for the effect on other OpenMP libraries.
 
 Design rules (see lesson 09):
 
