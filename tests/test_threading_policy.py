@@ -13,6 +13,9 @@ WORKER = r"""
 import json, os, threading
 import numpy as np
 import numba
+if os.environ.get("PRESTART_POOL"):          # the user's own Numba code ran first
+    from numba.np.ufunc import parallel
+    parallel._launch_threads()
 import repalign_edu as ra
 from repalign_edu.backends import cpu, threading_policy
 
@@ -64,3 +67,5 @@ def test_user_choices_are_kept():
     assert not out["passive"] and not out["layer_set"] and "keep" in out["note"]
     out = _run(NUMBA_THREADING_LAYER="omp")
     assert not out["layer_set"] and out["layer"] == "omp" and out["passive"]
+    out = _run(PRESTART_POOL="1")
+    assert not out["passive"] and not out["layer_set"] and "already running" in out["note"]

@@ -49,8 +49,9 @@ Effect on other OpenMP libraries in the process
 
 Opting out
 ----------
-Setting any of the variables above yourself, choosing a threading layer
-(``NUMBA_THREADING_LAYER`` or ``numba.config.THREADING_LAYER``), or setting
+Setting any of the wait variables above yourself keeps your wait policy;
+choosing a threading layer (``NUMBA_THREADING_LAYER`` or
+``numba.config.THREADING_LAYER``) keeps your layer; setting
 ``REPALIGN_THREADING=keep`` before the first call leaves everything as
 Numba would do it.  The policy changes speed only, never a result: the cpu
 backend's results are bitwise independent of the threads that compute them.
