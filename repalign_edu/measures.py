@@ -81,6 +81,7 @@ def _stats(X, Y, kx, ky, be, *, rows: bool = True):
     X64, Y64 = X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False)
     if _use_feature_space(X, Y, kx, ky):
         return linear_stats(X64, Y64, matmul=be.matmul, rows=rows,
+                            products=getattr(be, "feature_products", None),
                             **({"row_stats": be.row_stats} if hasattr(be, "row_stats") else {}))
     return be.gram_stats(X if be.__name__.endswith("cuda") else X64,
                          Y if be.__name__.endswith("cuda") else Y64, kx, ky)
