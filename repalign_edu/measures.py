@@ -440,8 +440,8 @@ def _unit_rows(A: np.ndarray, label: str) -> np.ndarray:
     if not np.all(peak > 0):
         i = int(np.argmin(peak))
         raise ValueError(f"{label}[{i}] has norm 0 and cannot be L2-normalised; drop that row.")
-    A = A / peak[:, None]
-    return np.ascontiguousarray(A / np.sqrt(np.einsum("ij,ij->i", A, A))[:, None])
+    A = A / peak[:, None]            # the same arithmetic as neighbors._unit_rows: the same sets
+    return np.ascontiguousarray(A / np.linalg.norm(A, axis=1)[:, None])
 
 
 def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:

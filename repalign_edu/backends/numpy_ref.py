@@ -106,7 +106,8 @@ def inner_products(Xn) -> np.ndarray:
 def knn_sets(Xn, k: int) -> np.ndarray:
     """Indices of the k nearest neighbours of each row by inner product, self excluded.
 
-    ``Xn`` holds L2-normalised rows.  Rows are ranked by decreasing
+    The rows are used as given: pass L2-normalised rows for cosine neighbours
+    (as every measure does).  Rows are ranked by decreasing
     :func:`inner_products`; ties go to the smaller index.
     """
     S = inner_products(Xn)
