@@ -86,7 +86,11 @@ def as_representation(X, name: str = "X", *, min_samples: int = 2,
             f"{name} has n={n} samples but this measure needs at least {min_samples}; "
             "pass more rows."
         )
-    if not np.isfinite(arr).all():
+    # a finite sum implies finite entries (NaN and inf propagate); the sum is one pass
+    # without a temporary, and only a non-finite (or overflowing) sum needs the full check
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total) and not np.isfinite(arr).all():
         raise ValueError(_nonfinite_message(arr, name, paired))
     return np.ascontiguousarray(arr)
 

@@ -53,6 +53,8 @@ def _inputs(be, *arrays):
 
 def _all_rows_equal(A: np.ndarray, chunk: int = 4096) -> bool:
     """True if every row equals row 0; returns at the first differing chunk (O(d) for real data)."""
+    if A.shape[0] > 1 and not np.array_equal(A[1], A[0]):   # the usual case, without a temporary
+        return False
     for start in range(1, A.shape[0], chunk):
         if not np.all(A[start:start + chunk] == A[0]):
             return False
@@ -475,12 +477,32 @@ def distance_alignment(X, Y, *, backend: str = "auto") -> float:
                    "(D scales with its fourth power).")
 
 
+def _unit_rows(A: np.ndarray, label: str) -> np.ndarray:
+    """Rows scaled to unit L2 norm, in float64, for any finite magnitude.
+
+    Each row is divided by its largest |entry| first, so squaring cannot
+    overflow (entries near 1e300) or underflow (near 1e-300); the result
+    depends only on the row itself, so duplicate rows stay bitwise equal.
+    """
+    A = A.astype(np.float64)
+    peak = np.max(np.abs(A), axis=1)
+    if not np.all(peak > 0):
+        bad = np.flatnonzero(~(peak > 0))
+        raise ValueError(f"{label}[{bad[0]}] has norm 0 and cannot be L2-normalised ({len(bad)} "
+                         f"such row(s) in {label}); drop those rows from both X and Y.")
+    A = A / peak[:, None]            # the same arithmetic as neighbors._unit_rows: the same sets
+    return np.ascontiguousarray(A / np.linalg.norm(A, axis=1)[:, None])
+
+
 def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     """Mutual k-nearest-neighbour alignment (Huh et al. 2024).
 
     Rows are L2-normalised; the neighbours N_k(i) of sample i are the k other
     samples with the largest inner product (a point is not its own
-    neighbour; ties go to the smaller index).  The score is::
+    neighbour; ties go to the smaller index).  The inner product of rows i
+    and j is the float64 sum over features in order, so it depends only on
+    the two rows: duplicate rows tie exactly, and every backend applies the
+    tie rule to the same numbers and returns the same sets.  The score is::
 
         m_kNN = (1/n) sum_i |N_k^X(i) & N_k^Y(i)| / k
 
@@ -520,13 +542,5 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     if be.MAX_KNN_K is not None and k > be.MAX_KNN_K:
         raise ValueError(f"the {be.NAME} backend supports k <= {be.MAX_KNN_K}; got k={k}. "
                          "Use backend='cpu' for larger k.")
-    normed = []
-    for A, label in ((X, "X"), (Y, "Y")):
-        A = unit_scale(A.astype(np.float64))[0]      # rows are normalised: scale is irrelevant
-        norms = np.linalg.norm(A, axis=1)
-        if not np.all(norms > 0):
-            bad = np.flatnonzero(~(norms > 0))
-            raise ValueError(f"{label}[{bad[0]}] has norm 0 and cannot be L2-normalised ({len(bad)} "
-                             f"such row(s) in {label}); drop those rows from both X and Y.")
-        normed.append(np.ascontiguousarray(A / norms[:, None]))
+    normed = [_unit_rows(X, "X"), _unit_rows(Y, "Y")]
     return _clip(algebra.mutual_knn(be, normed[0], normed[1], k), 0.0, 1.0, 1.0, "mutual k-NN")

@@ -123,6 +123,17 @@ def main() -> int:
         got = cb.knn_sets(Z, k)
         return int(np.sum(got != ref)), 0
 
+    def knn_duplicates():
+        # rows drawn from a few real-valued patterns: exact ties among duplicates, which
+        # BLAS rounding would break; the sets must equal the numpy rule's (issue 9, kind 4)
+        from repalign_edu.backends import numpy_ref
+        from repalign_edu.measures import _unit_rows
+        Z = _unit_rows(rng.normal(size=(5, 3))[rng.integers(0, 5, size=36)], "Z")
+        bad = 0
+        for k in (2, 9, 20):   # 20: more duplicates than candidates -> exhaustive fallback rows
+            bad += int(np.sum(cb.knn_sets(Z, k) != numpy_ref.knn_sets(Z, k)))
+        return bad, 0
+
     def matmul_split_k():
         A = rng.normal(size=(5, 300))   # k = 300 -> two split-K slices with a ragged tail
         B = rng.normal(size=(300, 3))
@@ -139,6 +150,7 @@ def main() -> int:
         return max(float(np.max(np.abs(np.asarray(a) - b)) / np.max(np.abs(b))) for a, b in pairs), TOL64
 
     direct("knn_sets/exact ties -> smaller index", knn_ties)
+    direct("knn_sets/duplicate rows = numpy rule", knn_duplicates)
     direct("matmul/split-K ragged", matmul_split_k)
     direct("gram_stats/fields n=70 rbf x polynomial", gram_stats_fields)
 

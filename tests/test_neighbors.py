@@ -83,9 +83,12 @@ def test_ties_go_to_the_smaller_index():
 def test_jaccard_is_the_mutual_knn_count_transformed():
     from repalign_edu.backends import numpy_ref
 
+    from repalign_edu.neighbors import _unit_rows
+
     X, Y = _pair(3)
     k = 7
-    A, B = numpy_ref.knn_sets(X, k), numpy_ref.knn_sets(Y, k)
+    # knn_sets ranks the rows it is given: pass them L2-normalised (the cosine neighbours)
+    A, B = numpy_ref.knn_sets(_unit_rows(X, "X"), k), numpy_ref.knn_sets(_unit_rows(Y, "Y"), k)
     c = np.array([len(np.intersect1d(a, b)) for a, b in zip(A, B)])
     assert ra.knn_jaccard(X, Y, k) == pytest.approx(np.mean(c / (2 * k - c)), abs=1e-14)
     assert ra.mutual_knn(X, Y, k) == pytest.approx(c.mean() / k, abs=1e-14)

@@ -37,6 +37,8 @@ values = {
     "cka debiased linear": ra.cka(X, Y, debiased=True, backend="cpu"),
     "distance alignment": ra.distance_alignment(X, Y, backend="cpu"),
 }
+X3 = rng.normal(size=(3000, 24)) + 1.0    # above SERIAL_BLAS_WORK: concurrent BLAS products
+values["cka linear n=3000"] = ra.cka(X3, np.tanh(X3[:, :16]), backend="cpu")
 test = ra.hsic_test(X[:300], Y[:300] ** 2, n_permutations=200, seed=1, estimator="unbiased",
                     backend="cpu")
 values["hsic test statistic"] = test.statistic

@@ -42,7 +42,8 @@ def gram_statistics(be, X, Y, kx, ky, *, centered: bool, rows: bool = True) -> G
         if centered:
             X, Y = be.center(X), be.center(Y)
         X64, Y64 = X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False)
-        return linear_stats(X64, Y64, matmul=be.matmul, row_stats=be.row_stats, rows=rows)
+        return linear_stats(X64, Y64, matmul=be.matmul, row_stats=be.row_stats, rows=rows,
+                            products=be.feature_products)
     if not centered and kx.name in ("rbf", "laplacian"):
         X = be.center(X)            # translation invariant: centring only helps rounding
     if not centered and ky.name in ("rbf", "laplacian"):

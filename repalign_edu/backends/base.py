@@ -41,6 +41,10 @@ Building blocks
     input dtype where ``NATIVE_FLOAT32``.
 ``row_stats(A) -> (ndarray (n,), ndarray (n,))``
     (A @ A.sum(0), squared row norms): K 1 and diag K of K = A A^T.
+``feature_products(X, Y) -> (X^T Y, X^T X, Y^T Y)``
+    The three d x d products of the linear feature-space route, float64
+    (the cpu backend runs them concurrently on two cores; the others use
+    :func:`~repalign_edu.backends.stats.three_products`).
 
 Capabilities (module constants, never found by testing names)
 -------------------------------------------------------------
@@ -73,7 +77,7 @@ from .stats import GramStats
 
 #: the functions every backend module provides
 BUILDING_BLOCKS = ("gram_stats", "kernel_sum", "knn_sets", "knn_overlap", "matmul", "center",
-                   "row_stats")
+                   "row_stats", "feature_products")
 #: the capability constants every backend module defines
 CAPABILITIES = ("NAME", "STREAMING", "NATIVE_FLOAT32", "MAX_KNN_K", "LAZY_INPUTS",
                 "PERMUTED_SUMS")
@@ -103,6 +107,7 @@ class Backend(Protocol):
     def center(self, A: np.ndarray) -> np.ndarray: ...
 
     def row_stats(self, A: np.ndarray) -> Tuple[np.ndarray, np.ndarray]: ...
+    def feature_products(self, X: np.ndarray, Y: np.ndarray) -> Tuple[np.ndarray, ...]: ...
 
 
 def check_backend_module(module) -> None:

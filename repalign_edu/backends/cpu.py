@@ -2,7 +2,15 @@
 
 Implements the backend interface of :mod:`.base` (``gram_stats``,
 ``kernel_sum``, ``knn_sets``, ``knn_overlap``, ``matmul``, ``center``,
-``row_stats``), plus ``permuted_sums`` (used by :func:`repalign_edu.hsic_test`).
+``row_stats``, ``feature_products``), plus ``permuted_sums`` (used by
+:func:`repalign_edu.hsic_test`) and ``knn_rerank`` (the exact re-ranking of
+screened k-NN candidates, shared with :mod:`.cuda`).
+
+Threads: importing this module calls
+:func:`~repalign_edu.backends.threading_policy.configure`, which starts
+Numba's pool with sleeping OpenMP workers (``OMP_WAIT_POLICY=PASSIVE``,
+scoped to Numba's runtime) and a thread-safe layer, unless the user chose
+otherwise; see that module for the effect on other OpenMP libraries.
 
 Design rules (see lesson 09):
 
@@ -47,6 +55,7 @@ time down (the compiled code is cached on disk).
 from __future__ import annotations
 
 import math
+import os
 from contextlib import contextmanager
 
 import numba
@@ -55,6 +64,7 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+from . import threading_policy
 from .stats import GramStats, streamed_gram_stats
 
 # capabilities (see :mod:`.base`)
@@ -64,6 +74,9 @@ NATIVE_FLOAT32 = False
 MAX_KNN_K = None
 LAZY_INPUTS = False
 PERMUTED_SUMS = True
+
+# before any parallel kernel runs: sleeping OpenMP workers, a thread-safe layer
+threading_policy.configure()
 
 #: rows (and columns) per tile.  It fixes the summation order, so it is a
 #: constant, not a tuning knob chosen from the machine.
@@ -580,8 +593,11 @@ def row_stats(A: np.ndarray):
 
 
 # --------------------------------------------------------------------------- dense products
-#: products with fewer multiply-adds than this run on one BLAS thread
-SERIAL_BLAS_WORK = 1 << 27
+#: products with fewer multiply-adds than this run on one BLAS thread.  It is
+#: small: with Numba's workers sleeping between regions (``threading_policy``)
+#: OpenBLAS's threads wake quickly, and at n = 1,000, d = 256 two threads
+#: already halve the time of the three products.
+SERIAL_BLAS_WORK = 1 << 21
 
 _blas_controller = None
 
@@ -608,9 +624,9 @@ def matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
     This is NumPy's BLAS on purpose: Numba's ``np.dot`` would call SciPy's
     copy of OpenBLAS, and two OpenBLAS thread pools spinning against each
-    other make small products 100 times slower.  For the same reason small
-    products (< ``SERIAL_BLAS_WORK`` multiply-adds, e.g. d = 64, n = 30,000)
-    run on one BLAS thread: waking the pool costs more than the product.
+    other make small products 100 times slower.  Tiny products
+    (< ``SERIAL_BLAS_WORK`` multiply-adds) run on one BLAS thread: waking
+    the pool costs more than the product.
     """
     A = np.asarray(A, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
@@ -620,10 +636,107 @@ def matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
         return A @ B
 
 
+_product_pool = None
+
+
+def feature_products(X: np.ndarray, Y: np.ndarray):
+    """(X^T Y, X^T X, Y^T Y) in float64 for the linear feature-space route.
+
+    On a machine with two cores the two groups {X^T Y} and {X^T X, Y^T Y}
+    (equal work when d_X = d_Y: X^T X and Y^T Y are symmetric rank-k updates
+    at half the cost) run at the same time on two Python threads, each
+    with a one-thread BLAS call.  That keeps both cores busy with no
+    synchronisation inside OpenBLAS, whose own two-thread products were up to
+    4 times slower on a loaded machine.  With more cores (or one) the
+    products go to BLAS's own threads as usual.  Each product is computed by
+    the same BLAS kernel either way, so the result is bitwise the same.
+    """
+    global _product_pool
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    n = X.shape[0]
+    work = n * (X.shape[1] + Y.shape[1]) ** 2 / 2
+    if (os.cpu_count() or 1) != 2 or numba.get_num_threads() < 2 or work < SERIAL_BLAS_WORK:
+        return matmul(X.T, Y), matmul(X.T, X), matmul(Y.T, Y)
+    if _product_pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _product_pool = ThreadPoolExecutor(2, thread_name_prefix="repalign-blas")
+    with _one_blas_thread():
+        cross = _product_pool.submit(np.dot, X.T, Y)
+        selfs = _product_pool.submit(lambda: (X.T @ X, Y.T @ Y))
+        return (cross.result(), *selfs.result())
+
+
 # --------------------------------------------------------------------------- k nearest neighbours
+# The neighbour rule (all backends): s_ij = sum_f x_if x_jf, the float64 inner
+# product of the two L2-normalised rows summed in feature order, one rounding
+# per multiply and per add (no FMA).  It depends only on the two rows, so
+# duplicate rows tie exactly; the k largest s_ij, j != i, are the neighbours,
+# ties to the smaller index j.  ``numpy_ref.knn_sets`` is the specification.
+#
+# The search (``knn_sets``) screens in float32 and re-ranks exactly:
+#
+# 1. screening: float32 BLAS products of the upper-triangular blocks (the
+#    matrix is symmetric: half the products) are merged into per-row lists of
+#    the ``kc = k + margin`` largest float32 values;
+# 2. re-ranking: s_ij is recomputed exactly (the rule above) for the kc
+#    candidates of each row and the k best are kept, ties to the smaller index;
+# 3. certificate: with eps a rigorous bound on |float32 value - s_ij| (see
+#    :func:`screening_error_bound`), every non-candidate j has
+#    s_ij <= c + eps, where c is the row's smallest kept float32 value.  If the
+#    k-th exact value exceeds c + eps, no non-candidate can enter the top k
+#    (not even by a tie), so the row is exact.  Rows without the certificate
+#    (near-duplicates beyond the margin, rounding-level gaps) are searched
+#    again over all n - 1 rows in float64 by the rule itself.
+#
+# Each row's lists are written by one thread at a time, and the list order
+# (value, then index) is a strict total order, so the sets never depend on
+# the thread count or on the order in which blocks arrive.
+
+#: float32 screening blocks: KNN_ROWS x KNN_COLS products per BLAS call (16 MiB)
+KNN_ROWS = 1024
+KNN_COLS = 4096
+#: columns per thread in the column-side merge (four 64-byte lines of float32 per row)
+KNN_COL_GROUP = 64
+
+
+def knn_candidates(n: int, k: int, cap: int | None = None) -> int:
+    """Length kc of the screening lists: k plus a margin of max(k, 16), at most n - 1 (and ``cap``)."""
+    kc = min(n - 1, k + max(k, 16))
+    return kc if cap is None else max(min(kc, cap), min(k, n - 1))
+
+
+def screening_error_bound(d: int, unit_roundoff: float, rows_rounded: bool) -> float:
+    """Bound on |screened inner product - s_ij| for L2-normalised rows of d features.
+
+    The screening value is a dot product computed with unit roundoff u in any
+    order, with or without FMA (``rows_rounded``: of the rows rounded to that
+    precision first, e.g. float32); s_ij is the float64 in-order sum.  With
+    gamma_m(u) = m u / (1 - m u) (Higham, *Accuracy and Stability of Numerical
+    Algorithms*, 2nd ed., Lemma 3.1 and eq. 3.5) and sum_f |x_f y_f| <= 1 + 1e-12
+    for unit rows (Cauchy-Schwarz; the normalised norms are 1 to rounding)::
+
+        |screen - exact| <= (2u + u^2 [if rounded]) + gamma_d(u) (1 + u)^2
+        |s_ij   - exact| <= gamma_d(2^-53)
+
+    plus d 2^-148 for float32 underflow.  The sum is scaled by 1.01 for
+    safety.  Returns inf when d u >= 1/2 (no useful bound: no screening).
+    """
+    u64 = 2.0 ** -53
+    if d * unit_roundoff >= 0.5:
+        return math.inf
+    gamma = d * unit_roundoff / (1.0 - d * unit_roundoff)
+    screen = gamma * (1.0 + unit_roundoff) ** 2
+    if rows_rounded:
+        screen += 2.0 * unit_roundoff + unit_roundoff ** 2 + d * 2.0 ** -148
+    exact = d * u64 / (1.0 - d * u64)
+    return 1.01 * (screen * (1.0 + 1e-12) + exact) + 1e-300
+
+
 @njit(cache=_CACHE)
 def _knn_push(best_v, best_j, row, v, j, k):
-    """Insert candidate (v, j) into row's sorted top-k list.
+    """Insert candidate (v, j) into row's sorted list of length k.
 
     Order: larger v first, ties to the smaller index j.  It is a strict
     total order, so the final list does not depend on the order in which
@@ -645,48 +758,188 @@ def _knn_push(best_v, best_j, row, v, j, k):
     best_j[row, p] = j
 
 
-#: k-NN blocks: inner products of KNN_ROWS x KNN_COLS pairs are formed by one BLAS
-#: product (8 MiB), then merged into the rows' top-k lists by Numba
-KNN_ROWS = 512
-KNN_COLS = 2048
+@njit(parallel=True, cache=_CACHE)
+def _knn_merge_sym(S, i0, j0, kc, best_v, best_j):
+    """Merge the block S[r, t] ~ s_{i0+r, j0+t} (j0 >= i0) into the lists of both rows.
+
+    Only pairs with j > i are used (the block is upper triangular): each
+    unordered pair enters row i's list with j and row j's list with i.  The
+    row side and the column side run as two parallel loops; in each, one
+    thread owns each list.  A candidate is pushed only if it beats the
+    list's current last value (kept in a register): a value equal to it is
+    dropped, which the screening allows (every dropped value is <= the
+    smallest kept one, all the certificate needs).
+    """
+    R, C = S.shape
+    for r in prange(R):                              # row side: lists of rows i0 + r
+        i = i0 + r
+        thr = best_v[i, kc - 1]
+        for t in range(max(0, i + 1 - j0), C):
+            v = np.float64(S[r, t])
+            if v > thr:
+                _knn_push(best_v, best_j, i, v, j0 + t, kc)
+                thr = best_v[i, kc - 1]
+    n_groups = (C + KNN_COL_GROUP - 1) // KNN_COL_GROUP
+    for g in prange(n_groups):                       # column side: lists of rows j0 + t
+        ta = g * KNN_COL_GROUP
+        tb = min(C, ta + KNN_COL_GROUP)
+        thr = np.empty(KNN_COL_GROUP)
+        for t in range(ta, tb):
+            thr[t - ta] = best_v[j0 + t, kc - 1]
+        for r in range(R):
+            i = i0 + r
+            for t in range(max(ta, i + 1 - j0), tb):
+                v = np.float64(S[r, t])
+                if v > thr[t - ta]:
+                    _knn_push(best_v, best_j, j0 + t, v, i, kc)
+                    thr[t - ta] = best_v[j0 + t, kc - 1]
+
+
+@njit(cache=_CACHE)
+def _exact_dot(A, i, j):
+    """s_ij: the in-order float64 sum of A[i, f] A[j, f] (the neighbour rule)."""
+    s = 0.0
+    for f in range(A.shape[1]):
+        s += A[i, f] * A[j, f]
+    return s
 
 
 @njit(parallel=True, cache=_CACHE)
-def _knn_merge(S, i0, j0, k, best_v, best_j):
-    """Merge the block S[r, t] = <x_{i0+r}, x_{j0+t}> into the top-k lists (self excluded).
+def _knn_rerank(A, cand_j, cand_v, k, eps, out, ok):
+    """Exact top k of each row among its candidates, and the screening certificate.
 
-    One thread owns each row; within a row the candidates are pushed in
-    column order, and :func:`_knn_push`'s order is a strict total order, so
-    the lists do not depend on the thread count.
+    ``cand_j[i]`` are the kc candidates of row i, ``cand_v[i, kc - 1]`` the
+    smallest screened value kept.  Writes the k best by (s_ij desc, j asc)
+    to ``out[i]``; ``ok[i]`` is False when a non-candidate might belong there.
     """
-    for r in prange(S.shape[0]):
-        i = i0 + r
-        for t in range(S.shape[1]):
-            j = j0 + t
-            if j != i:
-                _knn_push(best_v, best_j, i, S[r, t], j, k)
+    n = A.shape[0]
+    kc = cand_j.shape[1]
+    d = A.shape[1]
+    for i in prange(n):
+        bv = np.full((1, k), -np.inf)
+        bj = np.full((1, k), n, dtype=np.int64)
+        vals = np.zeros(kc)
+        for f in range(d):                       # kc independent in-order sums
+            a = A[i, f]
+            for c in range(kc):
+                vals[c] += a * A[cand_j[i, c], f]
+        for c in range(kc):
+            _knn_push(bv, bj, 0, vals[c], cand_j[i, c], k)
+        for p in range(k):
+            out[i, p] = bj[0, p]
+        ok[i] = kc >= n - 1 or bv[0, k - 1] > cand_v[i, kc - 1] + eps[i]
 
 
-def knn_sets(Xn: np.ndarray, k: int) -> np.ndarray:
-    """(n, k) int64 indices of the k largest inner products per row, self excluded.
+@njit(parallel=True, cache=_CACHE)
+def _knn_exact_rows(A, AT, rows, k, out):
+    """The neighbour rule over all n - 1 other rows, for each row in ``rows``.
 
-    Each row is sorted by decreasing inner product; ties go to the smaller
-    index (as ``numpy.argsort(-S, kind="stable")``).  The inner products are
-    formed block by block (``KNN_ROWS x KNN_COLS``) with BLAS and merged at
-    once, so extra memory is O(n k + KNN_ROWS * KNN_COLS): no n x n matrix.
+    Inner products are formed TILE columns at a time as in-order sums over
+    the features (vectorised across columns, so bitwise equal to
+    :func:`_exact_dot`).
+    """
+    n, d = A.shape
+    for q in prange(rows.shape[0]):
+        i = rows[q]
+        bv = np.full((1, k), -np.inf)
+        bj = np.full((1, k), n, dtype=np.int64)
+        acc = np.empty(TILE)
+        for j0 in range(0, n, TILE):
+            w = min(TILE, n - j0)
+            for t in range(w):
+                acc[t] = 0.0
+            for f in range(d):
+                a = A[i, f]
+                for t in range(w):
+                    acc[t] += a * AT[f, j0 + t]
+            for t in range(w):
+                if j0 + t != i:
+                    _knn_push(bv, bj, 0, acc[t], j0 + t, k)
+        for p in range(k):
+            out[i, p] = bj[0, p]
+
+
+def knn_rerank(Xn: np.ndarray, cand_j: np.ndarray, cand_v: np.ndarray, k: int,
+               eps: float) -> tuple[np.ndarray, int]:
+    """Exact neighbour sets from screened candidates, with the fallback (any screening backend).
+
+    Parameters
+    ----------
+    Xn : ndarray, shape (n, d), float64
+        The L2-normalised rows the rule is applied to.
+    cand_j : ndarray, shape (n, kc), int64
+        Each row's kc largest screened values' indices (kc >= k, self excluded).
+    cand_v : ndarray, shape (n, kc)
+        The screened values (only the last column, the smallest kept, is used).
+    k : int
+    eps : float
+        Bound on |screened value - s_ij| for unit rows
+        (:func:`screening_error_bound`); for other rows it is scaled by
+        ||x_i|| max_j ||x_j|| (Cauchy-Schwarz).
+
+    Returns
+    -------
+    sets : ndarray, shape (n, k), int64
+        Exactly ``numpy_ref.knn_sets(Xn, k)``.
+    n_fallback : int
+        Rows that failed the certificate and were searched exhaustively.
     """
     Xn = np.ascontiguousarray(Xn, dtype=np.float64)
     n = Xn.shape[0]
+    out = np.empty((n, k), dtype=np.int64)
+    ok = np.empty(n, dtype=np.bool_)
+    norms = np.sqrt(np.einsum("ij,ij->i", Xn, Xn))
+    eps_rows = float(eps) * norms * float(norms.max()) * (1.0 + 1e-12)
+    _knn_rerank(Xn, np.ascontiguousarray(cand_j, dtype=np.int64),
+                np.ascontiguousarray(cand_v, dtype=np.float64), k, eps_rows, out, ok)
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        _knn_exact_rows(Xn, np.ascontiguousarray(Xn.T), bad.astype(np.int64), k, out)
+    return out, int(bad.size)
+
+
+def _blas(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """A @ B with NumPy's BLAS in the input dtype (one BLAS thread for small products)."""
+    if A.shape[0] * A.shape[1] * B.shape[1] >= SERIAL_BLAS_WORK:
+        return A @ B
+    with _one_blas_thread():
+        return A @ B
+
+
+#: rows that needed the exhaustive fallback in the last ``knn_sets`` call (diagnostics)
+last_knn_fallback_rows = 0
+
+
+def knn_sets(Xn: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) int64 indices of each row's k nearest neighbours by the rule, self excluded.
+
+    The rule: the k largest s_ij = sum_f x_if x_jf (float64, summed in
+    feature order; ``numpy_ref.knn_sets`` is the specification), each row's
+    list sorted by decreasing s_ij, ties to the smaller index j.  The search
+    screens with float32 BLAS products of the upper-triangular blocks and
+    re-ranks k + margin candidates exactly, with a certified error bound and
+    an exhaustive float64 fallback for rows the bound cannot certify (see
+    the comment above :func:`knn_candidates`).  The result is exactly the
+    rule's, for any thread count.  Extra memory: O(n (k + d)) plus one
+    ``KNN_ROWS x KNN_COLS`` float32 block; no n x n matrix.
+    """
+    global last_knn_fallback_rows
+    Xn = np.ascontiguousarray(Xn, dtype=np.float64)
+    n, d = Xn.shape
     k = int(k)
-    best_v = np.full((n, k), -np.inf)
-    best_j = np.full((n, k), n, dtype=np.int64)
+    kc = knn_candidates(n, k)
+    eps = screening_error_bound(d, 2.0 ** -24, rows_rounded=True)
+    X32 = Xn.astype(np.float32)
+    cand_v = np.full((n, kc), -np.inf)
+    cand_j = np.full((n, kc), n, dtype=np.int64)
     with _threads_for(n * n * 4):
         for i0 in range(0, n, KNN_ROWS):
-            rows = Xn[i0:i0 + KNN_ROWS]
-            for j0 in range(0, n, KNN_COLS):
-                S = matmul(rows, Xn[j0:j0 + KNN_COLS].T)
-                _knn_merge(S, i0, j0, k, best_v, best_j)
-    return best_j
+            rows = X32[i0:i0 + KNN_ROWS]
+            for j0 in range(i0, n, KNN_COLS):
+                S = _blas(rows, X32[j0:j0 + KNN_COLS].T)
+                _knn_merge_sym(S, i0, j0, kc, cand_v, cand_j)
+        out, last_knn_fallback_rows = knn_rerank(Xn, cand_j, cand_v, k, eps)
+    return out
 
 
 @njit(cache=_CACHE)

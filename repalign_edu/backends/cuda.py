@@ -39,9 +39,11 @@ Distance-based kernels (rbf, laplacian) use |x_i - x_j|^2 = |x_i|^2 +
 norms are computed on the device with exactly the arithmetic of the tile
 inner products, so the diagonal distances come out exactly 0.
 
-``knn_sets`` runs one thread per row (128 rows per block), streams the
-other rows through shared memory in tiles of 32, and keeps a sorted top-k
-list per thread in local memory (k <= ``KMAX`` = 64).
+``knn_sets`` screens on the GPU: one thread per row (128 rows per block)
+streams the other rows through shared memory in tiles of 32 and keeps a
+sorted list of the k + margin largest inner products in local memory
+(at most ``KMAX`` = 64); the host re-ranks them exactly by the neighbour
+rule (``cpu.knn_rerank``), so the sets equal the cpu backend's bit for bit.
 
 The dense GEMM used by the linear feature-space routes (``matmul``) uses the
 same 64 x 64 micro-tiled shared-memory scheme with split-K: the k axis is
@@ -58,11 +60,13 @@ from __future__ import annotations
 
 import math
 
+from functools import partial
+
 import numpy as np
 from numba import config as _numba_config
 from numba import cuda
 
-from .stats import GramStats, streamed_gram_stats
+from .stats import GramStats, streamed_gram_stats, three_products
 
 # capabilities (see :mod:`.base`)
 NAME = "cuda"
@@ -354,8 +358,11 @@ def _gemm_kernel(P, Q, kchunk, out):
 
 
 @cuda.jit
-def _knn_kernel(Xn, k, out):
-    """out[i] = indices of the k largest <x_i, x_j>, j != i, ties -> smaller j.
+def _knn_kernel(Xn, k, out, out_v):
+    """out[i] = indices of the k largest <x_i, x_j>, j != i; out_v[i] their values.
+
+    This is the screening step: :func:`knn_sets` re-ranks the candidates
+    exactly on the host by the neighbour rule (``cpu.knn_rerank``).
 
     One thread per row (KNB rows per block).  Column points are streamed in
     tiles of KTJ rows through shared memory; each thread keeps a sorted
@@ -418,6 +425,7 @@ def _knn_kernel(Xn, k, out):
     if i < n:
         for p in range(k):
             out[i, p] = best_j[p]
+            out_v[i, p] = best_v[p]
 
 
 @cuda.jit
@@ -627,11 +635,22 @@ def matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return C
 
 
-def knn_sets(Xn: np.ndarray, k: int) -> np.ndarray:
-    """(n, k) int64 indices of the k largest inner products per row, self excluded.
 
-    Each row lists its neighbours by decreasing inner product; ties go to the
-    smaller index (as in the ``cpu`` and ``numpy`` backends).
+feature_products = partial(three_products, matmul)
+feature_products.__doc__ = "(X^T Y, X^T X, Y^T Y) by three ``matmul`` calls (see :mod:`.base`)."
+
+def knn_sets(Xn: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) int64 indices of each row's k nearest neighbours by the rule, self excluded.
+
+    The rule is the one of all backends (``numpy_ref.knn_sets``): the k
+    largest s_ij = sum_f x_if x_jf in float64 summed in feature order, ties to
+    the smaller index.  The GPU screens: :func:`_knn_kernel` keeps the
+    ``kc = k + margin`` (at most ``KMAX``) largest float64 inner products of
+    each row, whose rounding (any order, FMA) is bounded by
+    ``cpu.screening_error_bound``; the host re-ranks them exactly with
+    ``cpu.knn_rerank``, which certifies each row and searches the rows it
+    cannot certify exhaustively.  The sets are therefore identical to the
+    cpu and numpy backends', ties included.
 
     Parameters
     ----------
@@ -644,6 +663,8 @@ def knn_sets(Xn: np.ndarray, k: int) -> np.ndarray:
     ValueError
         Xn not 2-D, k out of range, or k > KMAX (use backend="cpu").
     """
+    from .cpu import knn_candidates, knn_rerank, screening_error_bound
+
     Xn = _as_matrix(Xn, "Xn", np.float64)
     n = Xn.shape[0]
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
@@ -651,9 +672,13 @@ def knn_sets(Xn: np.ndarray, k: int) -> np.ndarray:
     if k > KMAX:
         raise ValueError(f"the cuda k-NN kernel supports k <= {KMAX}; got k={k}. "
                          "Use backend='cpu' for larger k.")
-    d_out = cuda.device_array((n, int(k)), np.int64)
-    _knn_kernel[-(-n // KNB), KNB](cuda.to_device(Xn), int(k), d_out)
-    return d_out.copy_to_host()
+    kc = knn_candidates(n, int(k), cap=KMAX)
+    d_out = cuda.device_array((n, kc), np.int64)
+    d_val = cuda.device_array((n, kc), np.float64)
+    _knn_kernel[-(-n // KNB), KNB](cuda.to_device(Xn), kc, d_out, d_val)
+    eps = screening_error_bound(Xn.shape[1], 2.0 ** -53, rows_rounded=False)
+    sets, _ = knn_rerank(Xn, d_out.copy_to_host(), d_val.copy_to_host(), int(k), eps)
+    return sets
 
 
 def knn_overlap(A: np.ndarray, B: np.ndarray) -> np.ndarray:

@@ -65,12 +65,14 @@ from dataclasses import replace
 
 import dask
 import dask.array as da
+from functools import partial
+
 import numpy as np
 from numba import njit
 
 from . import cpu
 from .cpu import ROWS, TILE, _apply_kernel, _dots, _knn_push
-from .stats import GramStats, _nearly_one, centring_offset
+from .stats import GramStats, _nearly_one, centring_offset, three_products
 
 # capabilities (see :mod:`.base`)
 NAME = "dask"
@@ -661,6 +663,10 @@ def matmul(A, B) -> np.ndarray:
     n, mx, my, C = moments(as_array(A.T), B)
     return C + n * np.outer(mx, my)
 
+
+
+feature_products = partial(three_products, matmul)
+feature_products.__doc__ = "(X^T Y, X^T X, Y^T Y) by three ``matmul`` calls (see :mod:`.base`)."
 
 def _row_stats_task(block, s):
     a = _f64(block)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 
+from functools import partial
+
 import numpy as np
 from scipy.spatial.distance import cdist
 
 from ..kernels import centering_matrix, gram_from_params
-from .stats import GramStats, stream_inputs
+from .stats import GramStats, stream_inputs, three_products
 
 NAME = "numpy"
 STREAMING = False
@@ -93,6 +95,10 @@ def matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return np.asarray(A, dtype=np.float64) @ np.asarray(B, dtype=np.float64)
 
 
+
+feature_products = partial(three_products, matmul)
+feature_products.__doc__ = "(X^T Y, X^T X, Y^T Y) by three ``matmul`` calls (see :mod:`.base`)."
+
 def row_stats(A: np.ndarray):
     """(K 1, diag K) for K = A A^T."""
     A = np.asarray(A, dtype=np.float64)
@@ -133,11 +139,28 @@ def kernel_sum(A, B, k, exclude_diag: bool = False) -> float:
     return float(G.sum())
 
 
+def inner_products(Xn) -> np.ndarray:
+    """S_ij = sum_f x_if x_jf, summed in feature order with one rounding per step.
+
+    This order is part of the neighbour rule: S_ij depends only on rows i and
+    j (a BLAS product rounds the same pair differently at different
+    positions), so duplicate rows give exactly equal values.
+    """
+    S = np.zeros((Xn.shape[0], Xn.shape[0]))
+    for f in range(Xn.shape[1]):
+        S += np.multiply.outer(Xn[:, f], Xn[:, f])
+    return S
+
+
 def knn_sets(Xn, k: int) -> np.ndarray:
-    """Indices of the k nearest neighbours of each row by inner product, self excluded."""
+    """Indices of the k nearest neighbours of each row by inner product, self excluded.
+
+    The rows are used as given: pass L2-normalised rows for cosine neighbours
+    (as every measure does).  Rows are ranked by decreasing
+    :func:`inner_products`; ties go to the smaller index.
+    """
     check_memory(2, Xn.shape[0])
-    Xn = Xn / np.linalg.norm(Xn, axis=1, keepdims=True)
-    S = Xn @ Xn.T
+    S = inner_products(Xn)
     np.fill_diagonal(S, -np.inf)
     # stable sort on -S: ties broken by the smaller index
     return np.argsort(-S, axis=1, kind="stable")[:, :k]

@@ -152,16 +152,21 @@ def _row_stats(A: np.ndarray):
 
 
 def linear_stats(X: np.ndarray, Y: np.ndarray, matmul=np.dot, row_stats=_row_stats,
-                 rows: bool = True) -> GramStats:
+                 rows: bool = True, products=None) -> GramStats:
     """GramStats of the linear kernels K = X X^T, L = Y Y^T in feature space.
 
     Uses ||X^T Y||_F^2 = <XX^T, YY^T>_F etc.: O(n d^2) time and O(d^2)
     memory, no n x n matrix.  ``matmul`` and ``row_stats`` let a backend
     pass its own GEMM and its own O(n d) pass.  With ``rows=False`` the row
     sums and diagonals are skipped and set to 0 (exact for centred X and Y
-    in the biased HSIC; not used by the uncentred KA).
+    in the biased HSIC; not used by the uncentred KA).  ``products(X, Y)``,
+    when given, returns (X^T Y, X^T X, Y^T Y) at once (a backend may run
+    them concurrently); otherwise ``matmul`` is called three times.
     """
-    XtY, XtX, YtY = matmul(X.T, Y), matmul(X.T, X), matmul(Y.T, Y)
+    if products is not None:
+        XtY, XtX, YtY = products(X, Y)
+    else:
+        XtY, XtX, YtY = matmul(X.T, Y), matmul(X.T, X), matmul(Y.T, Y)
     if rows:
         (rk, dk), (rl, dl) = row_stats(X), row_stats(Y)
     else:
@@ -171,3 +176,12 @@ def linear_stats(X: np.ndarray, Y: np.ndarray, matmul=np.dot, row_stats=_row_sta
         kl=float(np.sum(XtY * XtY)), kk=float(np.sum(XtX * XtX)), ll=float(np.sum(YtY * YtY)),
         rk=rk, rl=rl, dk=dk, dl=dl,
     )
+
+
+def three_products(matmul, X, Y):
+    """(X^T Y, X^T X, Y^T Y) by three calls of ``matmul``.
+
+    The ``feature_products`` building block of the backends that have no
+    concurrent form of it (numpy, cuda, dask): ``partial(three_products, matmul)``.
+    """
+    return matmul(X.T, Y), matmul(X.T, X), matmul(Y.T, Y)
