@@ -225,6 +225,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (minutes)")
     ap.add_argument("--skip-coverage", action="store_true")
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="run only these targets (linear_permutations rbf_permutations "
+                         "knn_permutations rbf_bootstrap linear_bootstrap); rows of the others "
+                         "are kept from the previous results file")
     args = ap.parse_args()
     q = args.quick
     before = uptime()
@@ -236,11 +240,25 @@ def main():
     ra.mutual_knn(Xs, Xs)
     ra.cka(Xs, Xs, "rbf")
     rows = ["| target | measured | status | why / how |", "|---|---|---|---|"]
-    for f in (linear_permutations, rbf_permutations, knn_permutations, rbf_bootstrap,
-              linear_bootstrap):
-        f(rows, q)
+    targets = (linear_permutations, rbf_permutations, knn_permutations, rbf_bootstrap,
+               linear_bootstrap)
+    old = OUT.read_text().splitlines() if OUT.exists() else []
+    for f in targets:
+        if args.only is None or f.__name__ in args.only:
+            f(rows, q)
+        else:
+            key = {"linear_permutations": "| linear CKA, n=100k, d=256: 1,000 perm",
+                   "rbf_permutations": "| RBF CKA, n=10k", "knn_permutations": "| mutual k-NN",
+                   "rbf_bootstrap": "| RBF CKA bootstrap", "linear_bootstrap": "| linear CKA bootstrap"}
+            kept = [line for line in old if line.startswith(key[f.__name__])
+                    or (f.__name__ == "linear_permutations" and line.startswith("| linear CKA: >="))
+                    or (f.__name__ == "rbf_permutations" and line.startswith("| RBF CKA: >="))]
+            rows += [line.rstrip() + " (earlier run)" if not line.endswith("(earlier run)") else line
+                     for line in kept]
     float32_error(rows)
-    cov = [] if args.skip_coverage else coverage(rows, q)
+    cov_old = [line for line in old if line.startswith("| linear CKA (") or line.startswith("| RBF CKA")
+               and "population" in line or line.startswith("| linear CKA, d =")]
+    cov = cov_old if args.skip_coverage else coverage(rows, q)
     after = uptime()
     text = [
         "# Inference benchmarks (issue 10)", "",
