@@ -274,8 +274,9 @@ def main():
                  "| measure | n | replications | coverage by method |", "|---|---|---|---|", *cov, "",
                  "Self-pairs: `keep` is the plain bootstrap of copied rows, `drop` leaves out "
                  "the pairs a row forms with its own copies. For the unbiased (debiased) "
-                 "estimators dropping them is essential; for the biased ones it under-covers, so "
-                 "`self_pairs=\"auto\"` drops them only for unbiased estimators and mutual k-NN "
+                 "estimator with the linear kernel dropping them is essential; with the RBF kernel "
+                 "it under-covers, so `self_pairs=\"auto\"` drops them only for unbiased "
+                 "estimators with linear/polynomial kernels and for mutual k-NN "
                  "(see `repalign_edu.inference`). With d = 20 against n = 300 the percentile and "
                  "BCa intervals of biased CKA fail (its O(d/n) bias); `basic` or `debiased=True` "
                  "cover.", ""]
