@@ -325,6 +325,10 @@ def call_measure(info, X, Y, kwargs, backend):
         raise ValueError(
             f"measure {info.name!r} rejected the arguments {sorted(kwargs)}: {exc}. Pass only "
             "keyword arguments that the measure accepts.") from None
+    except (ArithmeticError, IndexError, KeyError, AttributeError, np.linalg.LinAlgError) as exc:
+        raise ValueError(
+            f"measure {info.name!r} failed on these inputs with {type(exc).__name__}: {exc}. "
+            "Check the measure on (X, Y) first.") from exc
     try:
         val = float(val)
     except (TypeError, ValueError):

@@ -334,7 +334,7 @@ def _draw(rng, n, m, members):
 def _progress(total, desc, progress):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, disable=not progress, file=sys.stderr, leave=False)
+    return tqdm(total=total, desc=desc, disable=not progress, file=sys.stderr, leave=True)
 
 
 def _run_null(engines, n, n_permutations, seed, members, progress, desc, combine=None):

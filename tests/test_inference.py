@@ -166,6 +166,17 @@ def test_groups_restrict_permutations_to_within_group_shuffles():
         assert np.array_equal(groups[p], groups) and not np.array_equal(p, np.arange(60))
 
 
+def test_progress_bar_goes_to_stderr(capsys):
+    X, Y = _pair(40, seed=1)
+    quiet = ra.permutation_test(X, Y, n_permutations=30, seed=0)
+    shown = ra.permutation_test(X, Y, n_permutations=30, seed=0, progress=True)
+    ra.bootstrap_ci(X, Y, n_resamples=30, seed=0, progress=True)
+    ra.calibrate_layers([X], [Y], n_permutations=30, seed=0, progress=True)
+    out = capsys.readouterr()
+    assert out.out == "" and "permutations (cka)" in out.err and "30/30" in out.err
+    assert np.array_equal(quiet.null, shown.null)
+
+
 def test_results_print_render_and_serialise():
     X, Y = _pair(40, seed=1)
     results = [ra.permutation_test(X, Y, n_permutations=19, seed=0),
@@ -283,6 +294,8 @@ def test_bad_input_raises_value_errors_that_name_the_argument():
         ra.bootstrap_ci(X, Y, measure=lambda A, B: float("nan"))
     with pytest.raises(ValueError, match="method"):
         ra.bootstrap_ci(X, Y, method="studentised")
+    with pytest.raises(ValueError, match="ZeroDivisionError"):
+        ra.permutation_test(X, Y, measure=lambda A, B: 1 / 0)
     with pytest.raises(ValueError, match="rejected the arguments"):
         ra.permutation_test(X, Y, measure="rsa", n_permutations=5, bogus=1)
     with pytest.raises(ValueError, match="zero variance"):
