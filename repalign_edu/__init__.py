@@ -13,6 +13,9 @@ Sub-modules hold the rest, one concern each:
   (HSIC permutation test), ``cross_covariance`` (COCO, KCC), ``gaussian``
   (closed forms for Gaussian pairs), ``spectral`` (Mercer eigenpairs, spectral
   KA, KARE), ``stitching`` (stitcher S, A~_2, Theorems 1-2);
+* ``cca`` (CCA, SVCCA, PWCCA, linear regression), ``neighbors`` (CKNNA,
+  k-NN Jaccard, second-order cosine), ``sanity`` (lesson 06's protocols:
+  layer identification, ReSi-style tests, the specificity test);
 * ``data`` (digits, two modalities, the model zoo), ``plotting``, ``widgets``,
   ``registry`` (MEASURES: name -> measure, with kind and bounds),
   ``exercises`` (check() per lesson), ``scaling`` (lesson 09's demo kernels).
@@ -26,6 +29,10 @@ from .registry import MEASURES, MeasureInfo, register, resolve_measure, _registe
 
 _register_builtin()
 
+from . import cca, neighbors  # noqa: E402  (register the CCA family and the k-NN measures)
+from .cca import cca_similarity, linear_regression_similarity, pwcca, pwcca_symmetric, svcca  # noqa: E402
+from .neighbors import cknna, knn_jaccard, second_order_cosine  # noqa: E402
+
 __all__ = [
     "MEASURES",
     "MeasureInfo",
@@ -38,14 +45,22 @@ __all__ = [
     "register",
     "resolve_measure",
     "centering_matrix",
+    "cca_similarity",
     "cka",
+    "cknna",
     "distance_alignment",
     "gram_matrix",
     "hsic",
     "hsic_test",
     "kernel_alignment",
+    "knn_jaccard",
+    "linear_regression_similarity",
     "median_heuristic",
     "mmd2",
     "mutual_knn",
+    "pwcca",
+    "pwcca_symmetric",
+    "second_order_cosine",
+    "svcca",
 ]
 __version__ = "0.1.0"

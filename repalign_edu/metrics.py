@@ -413,7 +413,8 @@ def default_transforms(d: int, *, seed: int = 0, scale: float = 3.7,
     }
 
 
-def default_measures(*, k: int = 10) -> dict[str, Callable[[np.ndarray, np.ndarray], float]]:
+def default_measures(*, k: int = 10,
+                     extended: bool = False) -> dict[str, Callable[[np.ndarray, np.ndarray], float]]:
     """The alignment measures compared in lesson 01's invariance table.
 
     Names and what they return (all on the NumPy reference backend):
@@ -433,13 +434,31 @@ def default_measures(*, k: int = 10) -> dict[str, Callable[[np.ndarray, np.ndarr
     ``mutual kNN``                mutual_knn(X, Y, k)                             similarity
     ============================  ==============================================  =========
 
+    With ``extended=True`` the field's other measures follow (lesson 06):
+
+    ============================  ==============================================  =========
+    ``CCA (rho-bar)``             cca.cca_similarity(X, Y)                        similarity
+    ``SVCCA (0.99)``              cca.svcca(X, Y, 0.99)                           similarity
+    ``PWCCA (weights of X)``      cca.pwcca(X, Y)                                 similarity
+    ``linear regression (X | Y)`` cca.linear_regression_similarity(X, Y)          similarity
+    ``CKNNA``                     neighbors.cknna(X, Y, k)                        similarity
+    ``k-NN Jaccard``              neighbors.knn_jaccard(X, Y, k)                  similarity
+    ============================  ==============================================  =========
+
+    Parameters
+    ----------
+    k : int
+        Neighbours of the k-NN measures.
+    extended : bool
+        Add the CCA family, linear regression, CKNNA and k-NN Jaccard.
+
     Returns
     -------
     dict of name -> callable(X, Y) -> float
     """
     from .measures import cka, distance_alignment, kernel_alignment, mutual_knn
 
-    return {
+    table = {
         "KA (linear)": lambda X, Y: kernel_alignment(X, Y, backend="numpy"),
         "CKA (linear)": lambda X, Y: cka(X, Y, backend="numpy"),
         "CKA (rbf, median)": lambda X, Y: cka(X, Y, "rbf", backend="numpy"),
@@ -451,6 +470,19 @@ def default_measures(*, k: int = 10) -> dict[str, Callable[[np.ndarray, np.ndarr
         "shape metric, alpha=0": lambda X, Y: angular_procrustes_distance(X, Y, alpha=0.0),
         "mutual kNN": lambda X, Y: mutual_knn(X, Y, k, backend="numpy"),
     }
+    if extended:
+        from .cca import cca_similarity, linear_regression_similarity, pwcca, svcca
+        from .neighbors import cknna, knn_jaccard
+
+        table.update({
+            "CCA (rho-bar)": cca_similarity,
+            "SVCCA (0.99)": lambda X, Y: svcca(X, Y, 0.99),
+            "PWCCA (weights of X)": pwcca,
+            "linear regression (X | Y)": linear_regression_similarity,
+            "CKNNA": lambda X, Y: cknna(X, Y, k, backend="numpy"),
+            "k-NN Jaccard": lambda X, Y: knn_jaccard(X, Y, k, backend="numpy"),
+        })
+    return table
 
 
 @dataclass

@@ -721,3 +721,69 @@ def scaling_memory(n=50_000, *, d=64, tile=256, threads=2, plot=False):
         ax.legend(fontsize=8)
         plt.show()
     return out
+
+
+# --------------------------------------------------------------------------- lesson 06
+def layer_matrix(measure="linear CKA", seed_a=0, seed_b=1, *, plot=False):
+    """Lesson 06 widget: one measure's layer x layer matrix between two deep-zoo networks.
+
+    Reads the cached similarity matrices of
+    :func:`repalign_edu.sanity.layer_identification` (the ten networks of
+    :func:`repalign_edu.data.deep_zoo` on the 540 held-out digits) and marks,
+    in every row (a layer of network ``seed_a``), the most similar layer of
+    network ``seed_b``.  The test of Kornblith et al. (2019) asks that the
+    mark sits on the diagonal.
+
+    Parameters
+    ----------
+    measure : str
+        One of :data:`repalign_edu.sanity.ALL_MEASURES`.
+    seed_a, seed_b : int
+        Two different seeds of the deep zoo (0..9).
+    plot : bool
+        Draw the matrix when True.
+
+    Returns
+    -------
+    dict
+        ``matrix`` (L, L) ndarray; ``best`` (L,) the 1-based best-matching
+        layer of each row (the first one on a tie); ``accuracy`` the pair's
+        identification accuracy (tie rule of :mod:`repalign_edu.sanity`).
+
+    Raises
+    ------
+    ValueError
+        Unknown measure, a seed outside the zoo, or seed_a == seed_b.
+    """
+    import numpy as np
+
+    from . import sanity
+    from .data import DEEP_SEEDS
+
+    if measure not in sanity.ALL_MEASURES:
+        raise ValueError(f"unknown measure {measure!r}; choose one of {list(sanity.ALL_MEASURES)}.")
+    for s, name in ((seed_a, "seed_a"), (seed_b, "seed_b")):
+        if isinstance(s, bool) or s not in DEEP_SEEDS:
+            raise ValueError(f"{name} must be a seed of the deep zoo {DEEP_SEEDS}; got {s!r}.")
+    if seed_a == seed_b:
+        raise ValueError("seed_a and seed_b must differ: the test compares two networks.")
+    res = sanity.layer_identification()
+    i, j = DEEP_SEEDS.index(seed_a), DEEP_SEEDS.index(seed_b)
+    S = res.matrices[measure][i, j]
+    out = {"matrix": S, "best": np.argmax(S, axis=1) + 1,
+           "accuracy": float(sanity.identification_accuracy(res.matrices[measure])[i, j])}
+    if plot:
+        import matplotlib.pyplot as plt
+
+        L = S.shape[0]
+        fig, ax = plt.subplots(figsize=(4.2, 3.6))
+        im = ax.imshow(S, cmap="viridis")
+        ax.plot(out["best"] - 1, np.arange(L), "wx", ms=9, mew=2, label="most similar")
+        ax.set_xticks(range(L), range(1, L + 1))
+        ax.set_yticks(range(L), range(1, L + 1))
+        ax.set_xlabel(f"layer of network {seed_b}")
+        ax.set_ylabel(f"layer of network {seed_a}")
+        ax.set_title(f"{measure}: accuracy {out['accuracy']:.2f}")
+        fig.colorbar(im, ax=ax)
+        plt.show()
+    return out
