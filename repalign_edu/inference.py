@@ -479,8 +479,6 @@ def permutation_test(X, Y, measure="cka", *, n_permutations: int = 1000, alpha: 
     engine, route = eng.make_permutation_engine(info, X, Y, measure_kwargs, backend,
                                                 memory_budget, bool(stream))
     members = _group_index(groups, _engine_n(engine, X))
-    if isinstance(engine, eng.GenericEngine):
-        eng.call_measure(info, engine.X, engine.Y, measure_kwargs, backend)  # validates early
     observed, nulls = _run_null([engine], _engine_n(engine, X), n_permutations, seed, members,
                                 progress, f"permutations ({info.name})")
     stat, null = float(observed[0]), nulls[:, 0].copy()
@@ -710,8 +708,6 @@ def calibrate_layers(layers_X, layers_Y, measure="cka", *, agg: str = "max",
         for b in range(ly):
             e, _ = eng.make_permutation_engine(info, layers_X[a], layers_Y[b], measure_kwargs,
                                                backend, budget)
-            if isinstance(e, eng.GenericEngine):
-                eng.call_measure(info, e.X, e.Y, measure_kwargs, backend)
             engines.append(e)
     n = ns.pop()
     members = _group_index(groups, n)
