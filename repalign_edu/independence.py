@@ -47,9 +47,9 @@ def hsic_test(X, Y, kernel: str = "rbf", *, sigma=None, n_permutations: int = 10
         p = (1 + #{pi : T_pi >= T}) / (1 + n_permutations)
 
     Permuted statistics equal to T up to rounding (relative 1e-12) count as
-    ties.  The Gram matrices are formed and centred once and stored (float64,
-    or float32 storage with float64 sums when only that fits
-    ``memory_budget``); each permutation then costs one pass over them.  The
+    ties.  The Gram matrices are formed and centred once and stored (float64
+    below n = 2048, else float32 storage with float64 sums); each permutation
+    then costs one pass over them.  The
     linear kernel with d_X + d_Y <= n works in feature space (no n x n matrix).
 
     Parameters
@@ -75,7 +75,7 @@ def hsic_test(X, Y, kernel: str = "rbf", *, sigma=None, n_permutations: int = 10
         Validated; the permutation loop runs on the CPU for every backend.
     memory_budget : float
         Bytes for the two stored n x n matrices (default 2 GB: n up to about
-        15,800 in float64, 22,300 in float32).
+        22,300 in float32 storage).
     progress : bool
         tqdm progress bar on stderr.
 

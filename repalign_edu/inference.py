@@ -425,8 +425,10 @@ def permutation_test(X, Y, measure="cka", *, n_permutations: int = 1000, alpha: 
         then agrees across backends to rounding.
     memory_budget : float
         Bytes allowed for stored n x n matrices (default 2 GB).  Kernel measures
-        store two Gram matrices (float64 if they fit, else float32 storage with
-        float64 accumulation) and stream their tiles per permutation otherwise.
+        store two Gram matrices (float64 below n = 2048; from there, or when
+        float64 does not fit, float32 storage with float64 accumulation, whose
+        error on the null is below 1e-9, measured) and stream their tiles per
+        permutation when neither fits.
     stream : bool
         When the Gram matrices do not fit ``memory_budget``: stream the tiles for
         every permutation (True; O(n^2 d) per permutation) or raise (False).
