@@ -71,7 +71,7 @@ import numpy as np
 from scipy.stats import norm
 
 from . import _inference_engines as eng
-from ._validation import as_pair, check_option
+from ._validation import check_option
 from .backends import resolve_backend
 from .measures import mutual_knn as _mutual_knn
 from .registry import MeasureInfo, resolve_measure

@@ -119,7 +119,7 @@ def test_knn_relabelling_kernel_matches_a_recomputation():
     rng = np.random.default_rng(8)
     X, Y = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
     Xn, Yn, k = eng.knn_normed(X, Y, 6)
-    NX, NY = np.argsort(-(Xn @ Xn.T) + 10 * np.eye(50), axis=1, kind="stable")[:, :6], None
+    NX = np.argsort(-(Xn @ Xn.T) + 10 * np.eye(50), axis=1, kind="stable")[:, :6]
     perms = np.array([rng.permutation(50) for _ in range(5)])
     got = cpu_inference.knn_permuted_counts(eng.cpu.knn_sets(Xn, 6), eng.cpu.knn_sets(Yn, 6),
                                             perms)
