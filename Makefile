@@ -1,5 +1,5 @@
 # repalign-edu: two commands.
-#   make lab    -> create .venv, install the project, open JupyterLab on lessons/
+#   make lab    -> create .venv, install the project with [lessons,test], open JupyterLab on lessons/
 #   make test   -> create/update .venv, run package tests + every lesson under nbval
 # Headless form of `make lab`: `make lessons` executes every lesson and writes
 # build/lessons/*.ipynb and build/lessons/*.html.
@@ -11,13 +11,32 @@ STAMP  := $(VENV)/.installed-stamp
 # Numba's on-disk cache goes to a fresh directory for every test run.
 NUMBA_THREADS ?= 2
 
-.PHONY: lab lessons test bench venv clean
+.PHONY: lab lessons test bench venv clean torch-cpu
 
+# The lessons and the tests need the extras [lessons] and [test]; torch comes from the
+# CPU wheel in the local wheel directory (see torch-cpu).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,lessons]'
+	$(MAKE) --no-print-directory torch-cpu
 	touch $(STAMP)
+
+# torch for tests/test_extract.py: the CPU build from $(PIP_FIND_LINKS), never the
+# multi-GB CUDA build that `pip install torch` would pick. Without a CPU wheel the torch
+# tests skip with a reason; everything else still runs.
+torch-cpu:
+	@if $(PY) -c "import torch" 2>/dev/null; then \
+		echo "torch already installed: $$($(PY) -c 'import torch; print(torch.__version__)')"; \
+	else \
+		wheel=$$(for d in $${PIP_FIND_LINKS:-}; do ls "$$d"/torch-*+cpu*.whl 2>/dev/null; done | sort -V | tail -n 1); \
+		if [ -n "$$wheel" ]; then \
+			echo "installing the CPU build of torch: $$wheel"; \
+			$(PY) -m pip install --quiet "$$wheel"; \
+		else \
+			echo "no torch-*+cpu wheel in PIP_FIND_LINKS='$${PIP_FIND_LINKS:-}': the torch tests will be skipped"; \
+		fi; \
+	fi
 
 venv: $(STAMP)
 

@@ -144,30 +144,78 @@ def scatter_2d(Z2, labels, *, ax=None, title=None):
     return ax
 
 
-def alignment_matrix(M, labels, *, ax=None, title=None, fmt="{:.2f}", vmin=0.0, vmax=1.0):
-    """Heat map of a square matrix of pairwise alignments, annotated with values.
+def alignment_matrix(M, row_labels=None, col_labels=None, *, ax=None, title=None, fmt="{:.2f}",
+                     vmin=0.0, vmax=1.0, xlabel=None, ylabel=None, annotate=True):
+    """Heat map of a matrix of alignments M[i, j] between row i and column j, annotated.
+
+    The matrix may be rectangular: e.g. the layer x layer scores of two networks
+    (rows: the layers of A, columns: the layers of B).
 
     Parameters
     ----------
-    M : array_like, shape (m, m)
-    labels : sequence of str, length m
+    M : array_like, shape (m, p)
+        Finite values (NaN cells are drawn blank and annotated "nan" only if
+        you pass them; inf is refused).
+    row_labels : sequence of str, length m, optional
+        Labels of the rows (y axis).  Default: 0..m-1.
+    col_labels : sequence of str, length p, optional
+        Labels of the columns (x axis).  Default: ``row_labels`` when M is
+        square (a matrix of a set against itself), else 0..p-1.
+    ax : matplotlib Axes, optional
+        Drawn into a new figure sized to the matrix when omitted.
+    title, xlabel, ylabel : str, optional
+    fmt : str
+        Format of the cell annotations.
+    vmin, vmax : float
+        Colour range, vmin < vmax.
+    annotate : bool
+        Write each value in its cell.
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        M not 2-D or empty, M with inf, labels whose length does not match
+        the rows or the columns (the message says which), vmin >= vmax.
     """
     M = np.asarray(M, dtype=float)
+    if M.ndim != 2 or M.size == 0:
+        raise ValueError(f"M must be a non-empty 2-D matrix; got shape {M.shape}.")
+    if np.isinf(M).any():
+        raise ValueError("M contains inf; pass finite alignment values.")
+    m, p = M.shape
+    if col_labels is None and row_labels is not None and m == p:
+        col_labels = row_labels
+    row_labels = [str(v) for v in (range(m) if row_labels is None else row_labels)]
+    col_labels = [str(v) for v in (range(p) if col_labels is None else col_labels)]
+    if len(row_labels) != m:
+        raise ValueError(f"row_labels has {len(row_labels)} entries but M has {m} rows "
+                         f"(shape {M.shape}); pass one label per row.")
+    if len(col_labels) != p:
+        raise ValueError(f"col_labels has {len(col_labels)} entries but M has {p} columns "
+                         f"(shape {M.shape}); pass one label per column"
+                         + (" (a rectangular matrix needs col_labels)." if m != p else "."))
+    if not float(vmin) < float(vmax):
+        raise ValueError(f"vmin must be < vmax; got vmin={vmin}, vmax={vmax}.")
     if ax is None:
-        _, ax = plt.subplots(figsize=(0.55 * len(labels) + 2.2, 0.5 * len(labels) + 1.6))
+        _, ax = plt.subplots(figsize=(0.55 * p + 2.2, 0.5 * m + 1.6))
     im = ax.imshow(M, vmin=vmin, vmax=vmax, cmap="viridis")
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xticks(range(p), col_labels, rotation=45, ha="right")
+    ax.set_yticks(range(m), row_labels)
     ax.grid(False)
-    for i in range(M.shape[0]):
-        for j in range(M.shape[1]):
-            ax.text(j, i, fmt.format(M[i, j]), ha="center", va="center", fontsize=7,
-                    color="w" if M[i, j] < (vmin + vmax) / 2 else "k")
-    plt.colorbar(im, ax=ax, fraction=0.046)
+    if annotate:
+        for i in range(m):
+            for j in range(p):
+                ax.text(j, i, fmt.format(M[i, j]), ha="center", va="center", fontsize=7,
+                        color="w" if M[i, j] < (vmin + vmax) / 2 else "k")
+    ax.figure.colorbar(im, ax=ax, fraction=0.046)
     if title:
         ax.set_title(title)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
     return ax
