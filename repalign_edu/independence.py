@@ -27,7 +27,7 @@ def _numpy_permuted_sums(A, B, rb, perms):
 
 def hsic_test(X, Y, kernel: str = "rbf", *, sigma=None, n_permutations: int = 1000, seed=None,
               estimator: str = "biased", backend: str = "auto",
-              memory_budget: float = DEFAULT_MEMORY_BUDGET, progress: bool = False
+              memory_budget: float = DEFAULT_MEMORY_BUDGET, progress: bool | None = False
               ) -> PermutationResult:
     """Permutation test of independence between paired samples, with HSIC as statistic.
 
@@ -76,8 +76,8 @@ def hsic_test(X, Y, kernel: str = "rbf", *, sigma=None, n_permutations: int = 10
     memory_budget : float
         Bytes for the two stored n x n matrices (default 2 GB: n up to about
         22,300 in float32 storage).
-    progress : bool
-        tqdm progress bar on stderr.
+    progress : bool or None
+        tqdm progress bar on stderr (None: only when stderr is a terminal).
 
     Returns
     -------

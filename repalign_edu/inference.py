@@ -334,10 +334,12 @@ def _draw(rng, n, m, members):
 def _progress(total, desc, progress):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, disable=not progress, file=sys.stderr, leave=True)
+    # None: tqdm's own rule, a bar only when stderr is a terminal
+    return tqdm(total=total, desc=desc, disable=None if progress is None else not progress,
+                file=sys.stderr, leave=True)
 
 
-def _run_null(engines, n, n_permutations, seed, members, progress, desc, combine=None):
+def _run_null(engines, n, n_permutations, seed, members, progress, desc):
     """Observed value(s) and the null, evaluated batch by batch with the same permutations."""
     rng = np.random.default_rng(seed)
     ident = np.arange(n, dtype=np.int64)[None, :]
@@ -386,7 +388,7 @@ def _decide(info: MeasureInfo, statistic, null, alpha, scale):
 def permutation_test(X, Y, measure="cka", *, n_permutations: int = 1000, alpha: float = 0.05,
                      groups=None, seed=None, backend: str = "auto",
                      memory_budget: float = DEFAULT_MEMORY_BUDGET, stream: bool = True,
-                     progress: bool = False, **measure_kwargs) -> PermutationResult:
+                     progress: bool | None = False, **measure_kwargs) -> PermutationResult:
     """Permutation test of alignment, with an add-one p-value and a calibrated score.
 
     Under H0 (no alignment beyond chance) the pairing of rows carries no
@@ -432,8 +434,8 @@ def permutation_test(X, Y, measure="cka", *, n_permutations: int = 1000, alpha: 
     stream : bool
         When the Gram matrices do not fit ``memory_budget``: stream the tiles for
         every permutation (True; O(n^2 d) per permutation) or raise (False).
-    progress : bool
-        Show a tqdm progress bar on stderr.
+    progress : bool or None
+        Show a tqdm progress bar on stderr (None: only when stderr is a terminal).
     **measure_kwargs
         Passed to the measure (``kernel="rbf"``, ``debiased=True``, ``k=10``...).
 
@@ -498,7 +500,7 @@ def _engine_n(engine, X):
 def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float = 0.95,
                  method: str = "percentile", seed=None, backend: str = "auto",
                  self_pairs: str = "auto", memory_budget: float = DEFAULT_MEMORY_BUDGET,
-                 progress: bool = False, **measure_kwargs) -> BootstrapResult:
+                 progress: bool | None = False, **measure_kwargs) -> BootstrapResult:
     """Confidence interval for an alignment measure: pairs bootstrap over rows, or jackknife.
 
     A resample draws n rows with replacement, keeping the pairing; it is a count
@@ -545,8 +547,8 @@ def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float =
         not small against n, use debiased=True or method="basic".
     memory_budget : float
         Bytes for stored matrices (five n x n float64 for kernel measures).
-    progress : bool
-        tqdm progress bar on stderr.
+    progress : bool or None
+        tqdm progress bar on stderr (None: only when stderr is a terminal).
     **measure_kwargs
         Passed to the measure.  Bandwidths chosen by the median heuristic are
         fixed at their full-sample values for every resample.
@@ -649,7 +651,7 @@ def _counts(rng, n, m):
 def calibrate_layers(layers_X, layers_Y, measure="cka", *, agg: str = "max",
                      n_permutations: int = 1000, alpha: float = 0.05, groups=None, seed=None,
                      backend: str = "auto", memory_budget: float = DEFAULT_MEMORY_BUDGET,
-                     progress: bool = False, **measure_kwargs) -> LayerCalibration:
+                     progress: bool | None = False, **measure_kwargs) -> LayerCalibration:
     """Calibrate the best (or mean) score over many layer pairs against one shared null.
 
     Reporting max_{a,b} f(X_a, Y_b) over layer pairs inflates the score: the

@@ -175,6 +175,8 @@ def test_progress_bar_goes_to_stderr(capsys):
     out = capsys.readouterr()
     assert out.out == "" and "permutations (cka)" in out.err and "30/30" in out.err
     assert np.array_equal(quiet.null, shown.null)
+    ra.permutation_test(X, Y, n_permutations=30, seed=0, progress=None)   # auto: stderr is no terminal here
+    assert capsys.readouterr().err == ""
 
 
 def test_results_print_render_and_serialise():
