@@ -534,8 +534,8 @@ def linear_breakdown(n: int) -> dict:
     out = {}
     out["validate (as_pair: shapes, dtype, finiteness)"] = _best(lambda: _validation.as_pair(X, Y))
     out["zero-variance check"] = _best(lambda: measures._check_variance(X, Y, "CKA"))
-    out["centre X and Y"] = _best(lambda: (measures._center(X), measures._center(Y)))
-    Xc, Yc = measures._center(X), measures._center(Y)
+    out["centre X and Y"] = _best(lambda: (cpu.center(X), cpu.center(Y)))
+    Xc, Yc = cpu.center(X), cpu.center(Y)
     out["linear_stats (3 GEMMs via cpu.matmul + row sums + diagonals)"] = _best(
         lambda: linear_stats(Xc, Yc, matmul=cpu.matmul))
     out[GEMMS] = (

@@ -24,7 +24,7 @@ Sub-modules hold the rest, one concern each:
   ``repalign`` command line, also ``python -m repalign_edu``), ``extract``
   (activations of PyTorch models; extra [torch], imported only when used).
 """
-from .kernels import centering_matrix, gram_matrix, median_heuristic
+from .kernels import Kernel, centering_matrix, gram_matrix, median_heuristic
 from .measures import cka, distance_alignment, hsic, kernel_alignment, mmd2, mutual_knn
 from .independence import hsic_test
 from .inference import (BootstrapResult, LayerCalibration, PermutationResult, bootstrap_ci,
@@ -38,6 +38,7 @@ from .cca import cca_similarity, linear_regression_similarity, pwcca, pwcca_symm
 from .neighbors import cknna, knn_jaccard, second_order_cosine  # noqa: E402
 
 __all__ = [
+    "Kernel",
     "MEASURES",
     "MeasureInfo",
     "BootstrapResult",

@@ -28,8 +28,8 @@ from numbers import Real
 
 import numpy as np
 
-from ._validation import as_pair, check_option
-from .kernels import KERNELS, gram_matrix, median_heuristic, split_sigma
+from ._validation import as_pair, as_representation, check_option, check_scalar
+from .kernels import Kernel, as_kernel, gram_of, median_heuristic, split_sigma
 
 __all__ = [
     "centered_gram_factor",
@@ -69,24 +69,34 @@ def centered_gram_factor(X, kernel: str = "rbf", *, sigma=None, degree=3, gamma=
         Bad X or kernel options; a centred Gram matrix that is zero (X
         constant).
     """
-    K = gram_matrix(X, kernel, sigma=sigma, degree=degree, gamma=gamma, coef0=coef0)
+    return _centered_gram_factor(as_representation(X, "X", min_samples=1),
+                                 as_kernel(kernel, sigma, degree, gamma, coef0), "X")
+
+
+def _centered_gram_factor(X, k, name):
+    """:func:`centered_gram_factor` of a validated array; ``name`` is used in the errors."""
+    K = gram_of(X, k, name=name, shift=True)      # K - const: H K H keeps every digit
     n = K.shape[0]
     Kc = K - K.mean(axis=0) - K.mean(axis=1)[:, None] + K.mean()
-    lam, U = np.linalg.eigh((Kc + Kc.T) / 2)
+    try:
+        lam, U = np.linalg.eigh((Kc + Kc.T) / 2)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"{name}: the eigendecomposition of the centred Gram matrix did not "
+                         "converge; rescale it or choose another bandwidth.") from None
     if not lam.max() > 0:
-        raise ValueError("X: the centred Gram matrix is zero (all rows equal, or a kernel that "
-                         "is constant on X), so no covariance exists.")
+        raise ValueError(f"{name}: the centred Gram matrix is zero (all rows equal, or a kernel "
+                         f"that is constant on {name}), so no covariance exists.")
     keep = lam > _RTOL_RANK * lam.max() * max(n, 1)
     order = np.argsort(lam[keep])[::-1]
     return lam[keep][order], U[:, keep][:, order]
 
 
 def _factors(X, Y, kernel, sigma, degree, gamma, coef0):
-    check_option(kernel, KERNELS, "kernel")
+    k = as_kernel(kernel, sigma, degree, gamma, coef0)
     X, Y = as_pair(X, Y, min_samples=2)
-    sx, sy = split_sigma(sigma)
-    fx = centered_gram_factor(X, kernel, sigma=sx, degree=degree, gamma=gamma, coef0=coef0)
-    fy = centered_gram_factor(Y, kernel, sigma=sy, degree=degree, gamma=gamma, coef0=coef0)
+    sx, sy = split_sigma(k.sigma)
+    fx = _centered_gram_factor(X, Kernel(k.name, sx, k.degree, k.gamma, k.coef0), "X")
+    fy = _centered_gram_factor(Y, Kernel(k.name, sy, k.degree, k.gamma, k.coef0), "Y")
     return X.shape[0], fx, fy
 
 
@@ -207,10 +217,8 @@ def kcc(X, Y, kernel: str = "rbf", *, kappa: float, sigma=None, degree=3, gamma=
     Bach & Jordan (2002) "Kernel independent component analysis", JMLR 3,
     section 3; paper App. 6.2 (KCC) and Remark 1.
     """
-    if isinstance(kappa, bool) or not isinstance(kappa, Real) or not np.isfinite(kappa) \
-            or not kappa > 0:
-        raise ValueError(f"kappa must be a finite number > 0 (the KCC regulariser; small kappa "
-                         f"overfits); got {kappa!r}.")
+    kappa = check_scalar(kappa, "kappa", Real, min_val=0.0, include_boundaries="neither",
+                         fix="kappa is the KCC regulariser; small kappa overfits.")
     n, (lx, Ux), (ly, Uy) = _factors(X, Y, kernel, sigma, degree, gamma, coef0)
     wx = np.sqrt(lx / (lx + n * kappa))
     wy = np.sqrt(ly / (ly + n * kappa))

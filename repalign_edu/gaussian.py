@@ -21,12 +21,13 @@ RBF-kernel HSIC of a Gaussian pair, used as exact oracles in the lessons.
 """
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.linalg import sqrtm
 
-from ._validation import as_pair
+from ._validation import as_pair, check_scalar
+from .kernels import unit_scale
 
 __all__ = [
     "bures_wasserstein2",
@@ -61,9 +62,7 @@ def _check_rho(rho) -> np.ndarray:
 
 
 def _check_dim(d, name) -> int:
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {d!r}.")
-    return int(d)
+    return check_scalar(d, name, Integral, min_val=1)
 
 
 def _check_cov(cov, d1) -> tuple[np.ndarray, int]:
@@ -217,22 +216,31 @@ def sample_canonical_correlations(X, Y, *, reg: float = 0.0) -> np.ndarray:
         suggests reg > 0).
     """
     X, Y = as_pair(X, Y, min_samples=3)
-    if isinstance(reg, bool) or not isinstance(reg, Real) or not reg >= 0:
-        raise ValueError(f"reg must be a number >= 0; got {reg!r}.")
-    X = X.astype(np.float64) - X.mean(axis=0)
-    Y = Y.astype(np.float64) - Y.mean(axis=0)
+    reg = check_scalar(reg, "reg", Real, min_val=0.0, fix="reg is a ridge added to the covariances.")
+    # canonical correlations are scale invariant: rescale extreme inputs exactly first
+    X = unit_scale(X.astype(np.float64) - X.mean(axis=0))[0]
+    Y = unit_scale(Y.astype(np.float64) - Y.mean(axis=0))[0]
     n = X.shape[0]
     Sxx = X.T @ X / n + reg * np.eye(X.shape[1])
     Syy = Y.T @ Y / n + reg * np.eye(Y.shape[1])
     Sxy = X.T @ Y / n
     inv_sqrt = []
     for S, name in ((Sxx, "X"), (Syy, "Y")):
-        lam, V = np.linalg.eigh(S)
+        try:
+            lam, V = np.linalg.eigh(S)
+        except np.linalg.LinAlgError:
+            raise ValueError(f"the eigendecomposition of the covariance of {name} did not "
+                             "converge; check it for extreme values or pass reg > 0.") from None
         if lam.min() <= 1e-12 * max(lam.max(), 1e-300):
             raise ValueError(f"the covariance of {name} is singular (constant or collinear "
                              "features, or n <= d); pass reg > 0, e.g. reg=1e-3.")
         inv_sqrt.append((V / np.sqrt(lam)) @ V.T)
-    return np.clip(np.linalg.svd(inv_sqrt[0] @ Sxy @ inv_sqrt[1], compute_uv=False), 0.0, 1.0)
+    try:
+        rho = np.linalg.svd(inv_sqrt[0] @ Sxy @ inv_sqrt[1], compute_uv=False)
+    except np.linalg.LinAlgError:
+        raise ValueError("the SVD of the whitened cross-covariance did not converge; "
+                         "pass reg > 0.") from None
+    return np.clip(rho, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------- mutual information
@@ -706,10 +714,8 @@ def mutual_information_additive(strength: float, nonlinearity: float, *, n_nodes
     Cover & Thomas (2006), ch. 8 (differential entropy).
     """
     a, t = _check_strength(strength, nonlinearity)
-    if isinstance(n_nodes, bool) or not isinstance(n_nodes, (int, np.integer)) or n_nodes < 10:
-        raise ValueError(f"n_nodes must be an integer >= 10; got {n_nodes!r}.")
-    if isinstance(n_grid, bool) or not isinstance(n_grid, (int, np.integer)) or n_grid < 101:
-        raise ValueError(f"n_grid must be an integer >= 101; got {n_grid!r}.")
+    n_nodes = check_scalar(n_nodes, "n_nodes", Integral, min_val=10)
+    n_grid = check_scalar(n_grid, "n_grid", Integral, min_val=101)
     if a == 0.0:
         return 0.0
     z, w = np.polynomial.hermite_e.hermegauss(int(n_nodes))     # weight exp(-z^2 / 2)

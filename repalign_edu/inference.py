@@ -71,7 +71,7 @@ import numpy as np
 from scipy.stats import norm
 
 from . import _inference_engines as eng
-from ._validation import check_option
+from ._validation import check_option, check_seed
 from .backends import resolve_backend
 from .measures import mutual_knn as _mutual_knn
 from .registry import MeasureInfo, resolve_measure
@@ -341,7 +341,7 @@ def _progress(total, desc, progress):
 
 def _run_null(engines, n, n_permutations, seed, members, progress, desc):
     """Observed value(s) and the null, evaluated batch by batch with the same permutations."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     ident = np.arange(n, dtype=np.int64)[None, :]
     observed = [float(e.null(ident)[0]) for e in engines]
     batch = max(1, min(n_permutations, _BATCH_INDICES // n))
@@ -607,7 +607,7 @@ def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float =
         z = norm.ppf(0.5 + level / 2)
         return BootstrapResult(stat, stat - z * se, stat + z * se, level, method, jack, 0,
                                info.name, dict(measure_kwargs), self_pairs, route)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     batch = max(1, min(n_resamples, 256, _BATCH_INDICES // n))
     reps = np.empty(n_resamples)
     with _progress(n_resamples, f"resamples ({info.name})", progress) as bar:

@@ -8,6 +8,15 @@ paired, and ``backend="auto" | "numpy" | "cpu" | "cuda"``:
 * ``cuda``  -- ``numba.cuda`` kernels, streaming tiles;
 * ``auto``  -- ``cuda`` on a real GPU, else ``cpu``.
 
+Each measure validates its input once (:mod:`repalign_edu._validation`),
+resolves the kernels (:class:`~repalign_edu.kernels.Kernel` or a name plus
+keywords), asks :mod:`repalign_edu.backends.algebra` to combine the chosen
+backend's building blocks (:mod:`repalign_edu.backends.base`), and checks the
+range of the result.  No measure knows which backend it talks to.  Inputs
+with entries beyond 2^+-60 are first divided by a power of two (exact), so
+scale-invariant measures return the value of the unscaled input and the
+others raise a ValueError instead of overflowing.
+
 Conventions (see ``shared/design.md``):
 
 * Centring belongs to the centred measures (CKA, HSIC, centred KA).  Features
@@ -22,70 +31,18 @@ Conventions (see ``shared/design.md``):
 """
 from __future__ import annotations
 
+import warnings
+from numbers import Integral
+
 import numpy as np
 
-from ._validation import ESTIMATORS, as_pair, as_representation, check_min_samples, check_option
-from .backends import get_backend, resolve_backend
-from .backends import numpy_ref
-from .backends.stats import hsic_terms, linear_stats
-from .kernels import TRANSLATION_INVARIANT, resolve_kernel, split_sigma
+from ._validation import (ESTIMATORS, as_pair, as_representation, check_bool, check_min_samples,
+                          check_option)
+from .backends import algebra, get_backend, resolve_backend
+from .kernels import TRANSLATION_INVARIANT, Kernel, as_kernel, resolve_kernel, resolve_pair, unit_scale
 
 
-# --------------------------------------------------------------------------- helpers
-def _center(A: np.ndarray, keep_dtype: bool = False, backend_name: str = "numpy") -> np.ndarray:
-    """Subtract column means, in float64.
-
-    The result is float64 unless ``keep_dtype`` (the cuda backend, which may
-    compute in the input's float32): then the centred values are rounded
-    back to the input dtype, which is harmless because centring has already
-    removed the large mean that float32 could not resolve.
-    """
-    if keep_dtype or backend_name != "cpu":
-        A64 = A.astype(np.float64, copy=False)
-        Ac = A64 - A64.mean(axis=0)
-        return Ac.astype(A.dtype, copy=False) if keep_dtype else Ac
-    return get_backend("cpu").center(A)          # one parallel pass, thread-count independent
-
-
-def _prepare(X, Y, kernel, sigma, degree, gamma, coef0, *, centered, variance_for=None,
-             backend_name="cpu"):
-    """Validate, resolve both kernels and centre features where allowed.
-
-    ``variance_for`` names a measure that is undefined at zero variance (CKA, KA).
-    Centred features are float64 except on the cuda backend (see :func:`_center`).
-    """
-    X, Y = as_pair(X, Y)
-    if variance_for:
-        _check_variance(X, Y, variance_for)
-    sx, sy = split_sigma(sigma)
-    kx = resolve_kernel(kernel, X, sx, degree=degree, gamma=gamma, coef0=coef0, name="sigma")
-    ky = resolve_kernel(kernel, Y, sy, degree=degree, gamma=gamma, coef0=coef0, name="sigma")
-    if kernel in TRANSLATION_INVARIANT or (kernel == "linear" and centered):
-        keep = backend_name == "cuda"
-        X, Y = _center(X, keep, backend_name), _center(Y, keep, backend_name)
-    return X, Y, kx, ky
-
-
-def _use_feature_space(X, Y, kx, ky) -> bool:
-    """Linear kernels: the d x d route is cheaper than n x n when d_X + d_Y <= n."""
-    return kx.name == "linear" and ky.name == "linear" and X.shape[1] + Y.shape[1] <= X.shape[0]
-
-
-def _stats(X, Y, kx, ky, be, *, rows: bool = True):
-    """GramStats through the backend ``be``.
-
-    ``rows=False`` tells the linear feature-space route that the row sums and
-    diagonals are not needed (uncentred KA, or biased HSIC/CKA of centred
-    features, whose row sums are 0); they are then returned as zeros.
-    """
-    X64, Y64 = X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False)
-    if _use_feature_space(X, Y, kx, ky):
-        return linear_stats(X64, Y64, matmul=be.matmul, rows=rows,
-                            **({"row_stats": be.row_stats} if hasattr(be, "row_stats") else {}))
-    return be.gram_stats(X if be.__name__.endswith("cuda") else X64,
-                         Y if be.__name__.endswith("cuda") else Y64, kx, ky)
-
-
+# --------------------------------------------------------------------------- boundary helpers
 def _all_rows_equal(A: np.ndarray, chunk: int = 4096) -> bool:
     """True if every row equals row 0; returns at the first differing chunk (O(d) for real data)."""
     for start in range(1, A.shape[0], chunk):
@@ -105,19 +62,100 @@ def _check_variance(X, Y, what: str) -> None:
             )
 
 
+def _scaled(A: np.ndarray, k: Kernel):
+    """(A / c, c): exact power-of-two rescaling of extreme inputs (see unit_scale).
+
+    The translation-invariant kernels see A / c with the bandwidth divided by
+    c, the same kernel values; linear values scale by c^2 (undone by the
+    caller where a measure is not scale invariant).  Polynomial kernels are
+    left alone: their values are not scale covariant.
+    """
+    if k.name == "polynomial":
+        return A, 1.0
+    return unit_scale(A)
+
+
+def _kernels(X, Y, kernel: Kernel):
+    """Rescale X, Y where safe and resolve both kernels: (X, Y, kx, ky, c_X, c_Y)."""
+    X, cx = _scaled(X, kernel)
+    Y, cy = _scaled(Y, kernel)
+    if kernel.sigma is not None and kernel.name in TRANSLATION_INVARIANT and (cx != 1 or cy != 1):
+        sx, sy = (kernel.sigma, kernel.sigma) if np.ndim(kernel.sigma) == 0 else kernel.sigma
+        kernel = Kernel(kernel.name, (sx / cx, sy / cy), kernel.degree, kernel.gamma, kernel.coef0)
+    kx, ky = resolve_pair(kernel, X, Y)
+    return X, Y, kx, ky, cx, cy
+
+
+def _prepare(X, Y, kernel, sigma, degree, gamma, coef0, *, centered, variance_for=None,
+             backend_name="cpu"):
+    """Validated (X, Y), centred where the measure centres, and both kernels.
+
+    Kept for the permutation engines of :mod:`repalign_edu.inference`, which
+    build their own statistics: translation-invariant kernels, and the
+    linear kernel of a centred measure, see centred features (through the
+    backend's ``center``); ``variance_for`` names a measure undefined at zero
+    variance.  New code should call the building blocks of
+    :mod:`repalign_edu.backends.base` (``gram_stats(..., centered=True)``).
+    """
+    X, Y = as_pair(X, Y)
+    if variance_for:
+        _check_variance(X, Y, variance_for)
+    k = as_kernel(kernel, sigma, degree, gamma, coef0)
+    kx, ky = resolve_pair(k, X, Y)
+    if k.name in TRANSLATION_INVARIANT or (k.name == "linear" and centered):
+        be = get_backend(resolve_backend(backend_name))
+        X, Y = be.center(X), be.center(Y)
+    return X, Y, kx, ky
+
+
+#: kept for the permutation engines (see :func:`_prepare`)
+_use_feature_space = algebra.use_feature_space
+
+
+def _finite(value: float, what: str, fix: str) -> float:
+    """Return ``value`` as a float, or raise a ValueError if rounding made it NaN or +-inf."""
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{what} overflows float64 (the result is {value}). {fix}")
+    return value
+
+
+def _clip(value: float, lo: float, hi: float, scale: float, what: str) -> float:
+    """Clip a bounded measure into [lo, hi] when the excess is rounding (<= 1e-9 * scale).
+
+    A larger excess is a bug, not rounding, and raises instead of being hidden.
+    """
+    tol = 1e-9 * max(scale, 1e-300)
+    if value < lo - tol or value > hi + tol:
+        raise ValueError(f"internal error: {what} = {value!r} is outside [{lo}, {hi}] by more "
+                         "than rounding; please report this with the input.")
+    return float(min(max(value, lo), hi))
+
+
 def _ratio(num: float, a: float, b: float, what: str) -> float:
     """num / sqrt(a b), raising a ValueError when a or b is not positive."""
     for val, name in ((a, "X"), (b, "Y")):
         if not val > 0:
             raise ValueError(
                 f"{what} is undefined: the self-similarity term of {name} is {val:.3g} <= 0 "
-                f"(the kernel is zero on {name}, or an unbiased HSIC({name}, {name}) estimate "
-                "is negative at small n). Use more samples, debiased=False, or another kernel."
+                f"(the kernel is constant or zero on {name}, e.g. a bandwidth far larger than "
+                f"the spread of {name}, or an unbiased HSIC({name}, {name}) estimate is negative "
+                "at small n). Use more samples, the biased estimator, another bandwidth or kernel."
             )
-    return float(num / np.sqrt(a * b))
+    return float(num / np.sqrt(a) / np.sqrt(b))
 
 
-_KERNEL_PARAMS_DOC = """    kernel : {"linear", "rbf", "laplacian", "polynomial"}
+def _estimator(estimator, debiased, name: str) -> bool:
+    """True for the unbiased estimator; ``debiased=`` is the deprecated spelling."""
+    if debiased is not None:
+        warnings.warn(f"{name}(debiased=...) is deprecated; use estimator='unbiased' or "
+                      "estimator='biased'.", DeprecationWarning, stacklevel=3)
+        return check_bool(debiased, "debiased")
+    return check_option(estimator, ESTIMATORS, "estimator") == "unbiased"
+
+
+_KERNEL_PARAMS_DOC = """    kernel : {"linear", "rbf", "laplacian", "polynomial"} or Kernel
+        A name, or a :class:`~repalign_edu.kernels.Kernel` carrying its parameters.
         The same kernel family for X and Y (see :mod:`repalign_edu.kernels`).
     sigma : None, float or (float, float)
         Bandwidth of rbf/laplacian, in feature units.  None: the median
@@ -132,6 +170,10 @@ _RAISES_DOC = """    ValueError
         without a GPU (the message mentions NUMBA_ENABLE_CUDASIM=1)."""
 
 
+_OVERFLOW_FIX = ("The kernel values overflow: rescale the representations (e.g. divide by their "
+                 "largest entry), lower the polynomial degree or use a bounded kernel.")
+
+
 def _doc(f):
     f.__doc__ = f.__doc__.replace("{KERNEL}", _KERNEL_PARAMS_DOC.strip()).replace(
         "{RAISES}", _RAISES_DOC.strip())
@@ -140,7 +182,7 @@ def _doc(f):
 
 # --------------------------------------------------------------------------- measures
 @_doc
-def kernel_alignment(X, Y, kernel: str = "linear", *, centered: bool = False, sigma=None,
+def kernel_alignment(X, Y, kernel="linear", *, centered: bool = False, sigma=None,
                      degree=3, gamma=None, coef0=1.0, backend: str = "auto") -> float:
     """Empirical kernel alignment A-hat of Cristianini et al. (2001).
 
@@ -181,23 +223,20 @@ def kernel_alignment(X, Y, kernel: str = "linear", *, centered: bool = False, si
     >>> round(ra.kernel_alignment(X, 2 * X), 12)
     1.0
     """
-    if centered:
+    if check_bool(centered, "centered"):
         return cka(X, Y, kernel, sigma=sigma, degree=degree, gamma=gamma, coef0=coef0,
                    backend=backend)
-    name = resolve_backend(backend)
-    X, Y, kx, ky = _prepare(X, Y, kernel, sigma, degree, gamma, coef0, centered=False,
-                            backend_name=name)
-    if name == "numpy":
-        K, L = numpy_ref.grams(X.astype(np.float64), Y.astype(np.float64), kx, ky)
-        num, a, b = float(np.sum(K * L)), float(np.sum(K * K)), float(np.sum(L * L))
-    else:
-        s = _stats(X, Y, kx, ky, get_backend(name), rows=False)
-        num, a, b = s.kl, s.kk, s.ll
-    return _ratio(num, a, b, "kernel alignment")
+    be = get_backend(resolve_backend(backend))
+    X, Y, kx, ky, _, _ = _kernels(*as_pair(X, Y), as_kernel(kernel, sigma, degree, gamma, coef0))
+    num, a, b = algebra.kernel_alignment_terms(be, X, Y, kx, ky)
+    value = _ratio(_finite(num, "<K, L>", _OVERFLOW_FIX), _finite(a, "<K, K>", _OVERFLOW_FIX),
+                   _finite(b, "<L, L>", _OVERFLOW_FIX), "kernel alignment")
+    # every kernel here is positive semi-definite (coef0 >= 0), so <K, L> = Tr(KL) >= 0
+    return _clip(value, 0.0, 1.0, 1.0, "kernel alignment")
 
 
 @_doc
-def hsic(X, Y, kernel: str = "linear", *, estimator: str = "biased", sigma=None, degree=3,
+def hsic(X, Y, kernel="linear", *, estimator: str = "biased", sigma=None, degree=3,
          gamma=None, coef0=1.0, backend: str = "auto") -> float:
     """Hilbert-Schmidt Independence Criterion between paired samples.
 
@@ -233,26 +272,30 @@ def hsic(X, Y, kernel: str = "linear", *, estimator: str = "biased", sigma=None,
     ----------
     Paper section 3.3; Gretton et al. (2005) ALT; Song et al. (2012) JMLR 13, eq. 5.
     """
-    check_option(estimator, ESTIMATORS, "estimator")
-    unbiased = estimator == "unbiased"
-    name = resolve_backend(backend)
-    X, Y, kx, ky = _prepare(X, Y, kernel, sigma, degree, gamma, coef0, centered=True,
-                            backend_name=name)
+    unbiased = _estimator(estimator, None, "hsic")
+    be = get_backend(resolve_backend(backend))
+    X, Y = as_pair(X, Y)
     if unbiased:
         check_min_samples(X.shape[0], 4, "unbiased HSIC estimator")
-    if name == "numpy":
-        return numpy_ref.hsic(X.astype(np.float64), Y.astype(np.float64), kx, ky, unbiased)
-    return float(hsic_terms(_stats(X, Y, kx, ky, get_backend(name), rows=unbiased), unbiased)[0])
+    X, Y, kx, ky, cx, cy = _kernels(X, Y, as_kernel(kernel, sigma, degree, gamma, coef0))
+    kxy, kxx, kyy = algebra.hsic_triple(be, X, Y, kx, ky, unbiased)
+    if not unbiased:   # Tr(HKH HLH)/n^2 >= 0: a negative value is rounding
+        kxy = _clip(kxy, 0.0, np.inf, np.sqrt(abs(kxx * kyy)), "biased HSIC")
+    units = (cx * cy) * (cx * cy) if kx.name == "linear" else 1.0
+    return _finite(kxy * units if kxy != 0 else 0.0, "HSIC",
+                   "Rescale X and Y (e.g. divide each by its largest entry) or use a bounded "
+                   "kernel such as 'rbf'.")
 
 
 @_doc
-def cka(X, Y, kernel: str = "linear", *, debiased: bool = False, sigma=None, degree=3,
-        gamma=None, coef0=1.0, backend: str = "auto") -> float:
+def cka(X, Y, kernel="linear", *, estimator: str = "biased", sigma=None, degree=3,
+        gamma=None, coef0=1.0, backend: str = "auto", debiased=None) -> float:
     """Centered kernel alignment (Kornblith et al. 2019).
 
     CKA(K, L) = HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L)), which with the
-    biased HSIC equals A-hat(HKH, HLH).  ``debiased=True`` uses the unbiased
-    HSIC of Song et al. (2012) in all three terms (needs n >= 4).
+    biased HSIC equals A-hat(HKH, HLH).  ``estimator="unbiased"`` ("debiased
+    CKA") uses the unbiased HSIC of Song et al. (2012) in all three terms
+    (needs n >= 4).
 
     For the linear kernel with d_X + d_Y <= n the value is computed in
     feature space, ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F), and no
@@ -264,9 +307,11 @@ def cka(X, Y, kernel: str = "linear", *, debiased: bool = False, sigma=None, deg
     Y : array_like, shape (n, d_Y)
         Paired representations; float32/float64 (int/bool -> float64).
     {KERNEL}
-    debiased : bool
-        False: biased HSIC, Tr(KHLH)/n^2, in all three terms.  True: the
-        unbiased HSIC of Song et al. (2012) (needs n >= 4).
+    estimator : {"biased", "unbiased"}
+        "biased": Tr(KHLH)/n^2 in all three terms.  "unbiased": the unbiased
+        HSIC of Song et al. (2012) (needs n >= 4), as in :func:`hsic`.
+    debiased : bool, optional
+        Deprecated spelling: ``debiased=True`` means ``estimator="unbiased"``.
 
     Returns
     -------
@@ -281,27 +326,27 @@ def cka(X, Y, kernel: str = "linear", *, debiased: bool = False, sigma=None, deg
     {RAISES}
     ValueError
         Zero variance in X or Y (CKA undefined), or a non-positive unbiased
-        self-HSIC with ``debiased=True``.
+        self-HSIC with ``estimator="unbiased"``.
 
     References
     ----------
     Kornblith et al. (2019) ICML; paper section 3.1.1 and 3.3 (CKA as normalised HSIC).
     """
-    name = resolve_backend(backend)
-    X, Y, kx, ky = _prepare(X, Y, kernel, sigma, degree, gamma, coef0, centered=True,
-                            variance_for="CKA", backend_name=name)
-    if debiased:
+    unbiased = _estimator(estimator, debiased, "cka")
+    be = get_backend(resolve_backend(backend))
+    X, Y = as_pair(X, Y)
+    _check_variance(X, Y, "CKA")
+    if unbiased:
         check_min_samples(X.shape[0], 4, "debiased CKA (unbiased HSIC estimator)",
-                          fix="use debiased=False")
-    if name == "numpy":
-        terms = numpy_ref.cka_terms(X.astype(np.float64), Y.astype(np.float64), kx, ky, debiased)
-    else:
-        terms = hsic_terms(_stats(X, Y, kx, ky, get_backend(name), rows=debiased), debiased)
-    return _ratio(*terms, "CKA")
+                          fix="use estimator='biased'")
+    X, Y, kx, ky, _, _ = _kernels(X, Y, as_kernel(kernel, sigma, degree, gamma, coef0))
+    terms = [_finite(t, "an HSIC term of CKA", _OVERFLOW_FIX)
+             for t in algebra.hsic_triple(be, X, Y, kx, ky, unbiased)]
+    return _clip(_ratio(*terms, "CKA"), -1.0 if unbiased else 0.0, 1.0, 1.0, "CKA")
 
 
 @_doc
-def mmd2(X, Y, kernel: str = "rbf", *, estimator: str = "biased", sigma=None, degree=3,
+def mmd2(X, Y, kernel="rbf", *, estimator: str = "biased", sigma=None, degree=3,
          gamma=None, coef0=1.0, backend: str = "auto") -> float:
     """Squared maximum mean discrepancy between two samples in one space.
 
@@ -341,8 +386,8 @@ def mmd2(X, Y, kernel: str = "rbf", *, estimator: str = "biased", sigma=None, de
     ----------
     Paper section 3.4; Gretton et al. (2012) "A kernel two-sample test", JMLR 13.
     """
-    check_option(estimator, ESTIMATORS, "estimator")
-    name = resolve_backend(backend)
+    unbiased = _estimator(estimator, None, "mmd2")
+    be = get_backend(resolve_backend(backend))
     X = as_representation(X, "X", min_samples=2)
     Y = as_representation(Y, "Y", min_samples=2)
     if X.shape[1] != Y.shape[1]:
@@ -350,25 +395,27 @@ def mmd2(X, Y, kernel: str = "rbf", *, estimator: str = "biased", sigma=None, de
             f"X and Y must live in the same space for MMD; got d_X={X.shape[1]} and "
             f"d_Y={Y.shape[1]} features. Compare representations with the same number of features."
         )
-    if np.ndim(sigma) != 0:
+    k = as_kernel(kernel, sigma, degree, gamma, coef0)
+    if np.ndim(k.sigma) != 0:
         raise ValueError("sigma for mmd2 must be None or one positive number (one shared space).")
-    Z = np.vstack([X.astype(np.float64), Y.astype(np.float64)])
-    k = resolve_kernel(kernel, Z, sigma, degree=degree, gamma=gamma, coef0=coef0)
-    if kernel in TRANSLATION_INVARIANT:
-        mean = Z.mean(axis=0)
-        X, Y = X.astype(np.float64) - mean, Y.astype(np.float64) - mean
-    X, Y = X.astype(np.float64), Y.astype(np.float64)
-    unbiased = estimator == "unbiased"
-    if name == "numpy":
-        return numpy_ref.mmd2(X, Y, k, unbiased)
-    be = get_backend(name)
-    m, n = X.shape[0], Y.shape[0]
-    sxx = be.kernel_sum(X, X, k, exclude_diag=unbiased)
-    syy = be.kernel_sum(Y, Y, k, exclude_diag=unbiased)
-    sxy = be.kernel_sum(X, Y, k)
-    if unbiased:
-        return float(sxx / (m * (m - 1)) + syy / (n * (n - 1)) - 2.0 * sxy / (m * n))
-    return float(sxx / m**2 + syy / n**2 - 2.0 * sxy / (m * n))
+    m = X.shape[0]
+    Z, c = _scaled(np.vstack([X.astype(np.float64), Y.astype(np.float64)]), k)
+    if k.name != "polynomial":        # linear, rbf, laplacian: MMD is translation invariant
+        Z = Z - Z.mean(axis=0)        # centre the pooled sample, never each sample on its own
+    if k.sigma is not None and c != 1.0:
+        k = Kernel(k.name, k.sigma / c, k.degree, k.gamma, k.coef0)
+    kp = resolve_kernel(k, Z)
+    kp = type(kp)(kp.name, kp.sigma, kp.degree, kp.gamma, kp.coef0, shift=kp.name != "linear")
+    if kp.name == "linear":
+        value = algebra.linear_mmd2(Z[:m], Z[m:], unbiased)
+    else:
+        exx, eyy, exy = (_finite(t, "a kernel mean of MMD^2", _OVERFLOW_FIX)
+                         for t in algebra.mmd2_terms(be, Z[:m], Z[m:], kp, unbiased))
+        value = exx + eyy - 2.0 * exy
+        if not unbiased:   # the biased MMD^2 is a squared norm ||mu_X - mu_Y||^2 >= 0
+            value = _clip(value, 0.0, np.inf, max(abs(exx), abs(eyy), abs(exy)), "biased MMD^2")
+    units = c * c if kp.name == "linear" else 1.0
+    return _finite(value * units if value != 0 else 0.0, "MMD^2", _OVERFLOW_FIX)
 
 
 def distance_alignment(X, Y, *, backend: str = "auto") -> float:
@@ -409,20 +456,13 @@ def distance_alignment(X, Y, *, backend: str = "auto") -> float:
     ----------
     Paper section 3.2 ("Distance alignment", "Equivalence between KA and DA").
     """
-    name = resolve_backend(backend)
+    be = get_backend(resolve_backend(backend))
     X, Y = as_pair(X, Y)
-    X = _center(X, backend_name=name)
-    Y = _center(Y, backend_name=name)
-    if name == "numpy":
-        return numpy_ref.distance_alignment(X, Y)
-    matmul = get_backend(name).matmul
-    n = X.shape[0]
-    u = np.einsum("ij,ij->i", X, X) - np.einsum("ij,ij->i", Y, Y)
-    XtX, YtY, XtY = matmul(X.T, X), matmul(Y.T, Y), matmul(X.T, Y)
-    total = (2.0 * n * float(u @ u) + 2.0 * float(u.sum()) ** 2
-             + 4.0 * (float(np.sum(XtX * XtX)) + float(np.sum(YtY * YtY))
-                      - 2.0 * float(np.sum(XtY * XtY))))
-    return max(total / n**2, 0.0)
+    X, Y = X.astype(np.float64), Y.astype(np.float64)
+    _, c = unit_scale(np.array([np.max(np.abs(X)), np.max(np.abs(Y))]))
+    D = algebra.distance_alignment(be, X / c, Y / c)
+    return _finite(D * (c * c) * (c * c) if D != 0 else 0.0, "distance alignment", "Rescale X and Y by a common factor "
+                   "(D scales with its fourth power).")
 
 
 def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
@@ -459,24 +499,24 @@ def mutual_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     ----------
     Huh, Cheung, Wang, Isola (2024) "The Platonic Representation Hypothesis", ICML.
     """
-    name = resolve_backend(backend)
+    be = get_backend(resolve_backend(backend))
     X, Y = as_pair(X, Y)
     n = X.shape[0]
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-        hint = "pass an int" if not isinstance(k, (int, np.integer)) or isinstance(k, bool) else (
-            "choose a smaller k" if k >= n else "choose k >= 1")
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, Integral) or not 1 <= k < n:
+        hint = ("pass an int" if isinstance(k, (bool, np.bool_)) or not isinstance(k, Integral)
+                else "choose a smaller k" if k >= n else "choose k >= 1")
         raise ValueError(f"k must be an integer with 1 <= k < n = {n}; got k={k!r}: {hint}.")
     k = int(k)
+    if be.MAX_KNN_K is not None and k > be.MAX_KNN_K:
+        raise ValueError(f"the {be.NAME} backend supports k <= {be.MAX_KNN_K}; got k={k}. "
+                         "Use backend='cpu' for larger k.")
     normed = []
     for A, label in ((X, "X"), (Y, "Y")):
-        A = A.astype(np.float64)
+        A = unit_scale(A.astype(np.float64))[0]      # rows are normalised: scale is irrelevant
         norms = np.linalg.norm(A, axis=1)
         if not np.all(norms > 0):
-            i = int(np.argmin(norms))
-            raise ValueError(f"{label}[{i}] has norm 0 and cannot be L2-normalised; drop that row.")
+            bad = np.flatnonzero(~(norms > 0))
+            raise ValueError(f"{label}[{bad[0]}] has norm 0 and cannot be L2-normalised ({len(bad)} "
+                             f"such row(s) in {label}); drop those rows from both X and Y.")
         normed.append(np.ascontiguousarray(A / norms[:, None]))
-    if name == "numpy":
-        return numpy_ref.mutual_knn(normed[0], normed[1], k)
-    be = get_backend(name)
-    counts = be.knn_overlap(be.knn_sets(normed[0], k), be.knn_sets(normed[1], k))
-    return float(counts.sum() / (n * k))
+    return _clip(algebra.mutual_knn(be, normed[0], normed[1], k), 0.0, 1.0, 1.0, "mutual k-NN")

@@ -20,7 +20,8 @@ Every function says whether it returns a similarity or a distance.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Real
+import warnings
+from numbers import Integral, Real
 from typing import Callable, Mapping
 
 import numpy as np
@@ -28,7 +29,9 @@ from scipy.linalg import orthogonal_procrustes
 from scipy.spatial.distance import pdist, squareform
 from scipy.stats import ortho_group, pearsonr, spearmanr
 
-from ._validation import as_pair, as_representation, check_option
+from ._validation import (as_pair, as_representation, check_bool, check_option, check_scalar,
+                          check_seed, check_square_matrix)
+from .kernels import unit_scale
 
 __all__ = [
     "RDM_METRICS",
@@ -87,29 +90,41 @@ def rdm(X, metric: str = "euclidean") -> np.ndarray:
     """
     X = as_representation(X, "X", min_samples=2).astype(np.float64)
     check_option(metric, RDM_METRICS, "metric")
-    if metric == "cosine" and np.any(np.linalg.norm(X, axis=1) == 0):
-        i = int(np.argmin(np.linalg.norm(X, axis=1)))
+    if metric == "cosine" and np.any(np.max(np.abs(X), axis=1) == 0):
+        i = int(np.argmin(np.max(np.abs(X), axis=1)))
         raise ValueError(f"X[{i}] has norm 0, so its cosine distance is undefined; "
                          "drop that row or use metric='euclidean'.")
-    if metric == "correlation" and np.any(np.ptp(X, axis=1) == 0):
+    if metric == "correlation" and np.any(np.ptp(X, axis=1) <= 1e-12 * np.max(np.abs(X), axis=1)):
         i = int(np.argmin(np.ptp(X, axis=1)))
         raise ValueError(f"X[{i}] is constant, so its correlation distance is undefined; "
                          "drop that row or use metric='euclidean'.")
+    X, c = unit_scale(X)                 # exact; distances scale back below
     R = squareform(pdist(X, metric))
     np.fill_diagonal(R, 0.0)
+    R *= {"euclidean": c, "sqeuclidean": c * c}.get(metric, 1.0)
+    if not np.all(np.isfinite(R)):
+        raise ValueError(f"the {metric} distances of X overflow float64; rescale X (e.g. divide "
+                         "it by its largest entry) or use metric='correlation'.")
     return R
 
 
 def _check_rdm(R, name):
-    R = np.asarray(R, dtype=np.float64) if np.asarray(R).dtype != object else None
-    if R is None or R.ndim != 2 or R.shape[0] != R.shape[1] or R.shape[0] < 3:
-        raise ValueError(f"{name} must be a square (n, n) dissimilarity matrix with n >= 3; "
-                         f"got shape {np.shape(R)}. Build one with rdm(X).")
-    if not np.all(np.isfinite(R)):
-        raise ValueError(f"{name} contains NaN or +-inf; rebuild it with rdm(X).")
-    if not np.allclose(R, R.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(R).max()))):
-        raise ValueError(f"{name} is not symmetric; an RDM has R[i, j] == R[j, i].")
+    R = check_square_matrix(R, name, symmetric=True, min_size=3)
     return R
+
+
+#: an RDM whose upper triangle varies by less than this (relative to its scale) is constant
+RDM_CONSTANT_RTOL = 1e-12
+
+
+def _check_not_constant(v, scale, name):
+    if not np.ptp(v) > RDM_CONSTANT_RTOL * scale:
+        raise ValueError(
+            f"{name} is constant up to rounding (every dissimilarity equals {float(v[0]):.3g} "
+            f"within {RDM_CONSTANT_RTOL:g} relative): all points are equidistant or identical "
+            "(e.g. rows that are rescalings of one pattern, with metric='correlation'), so its "
+            "rank correlation with another RDM is undefined."
+        )
 
 
 def rdm_correlation(R1, R2, method: str = "spearman") -> float:
@@ -151,11 +166,9 @@ def rdm_correlation(R1, R2, method: str = "spearman") -> float:
     iu = np.triu_indices(R1.shape[0], k=1)
     a, b = R1[iu], R2[iu]
     for v, name in ((a, "R1"), (b, "R2")):
-        if np.ptp(v) == 0:
-            raise ValueError(f"{name} has a constant upper triangle (all points equidistant or "
-                             "identical), so its correlation with another RDM is undefined.")
+        _check_not_constant(v, float(np.max(np.abs(v))), name)
     f = spearmanr if method == "spearman" else pearsonr
-    return float(f(a, b)[0])
+    return float(np.clip(f(a, b)[0], -1.0, 1.0))
 
 
 def rsa(X, Y, *, metric: str = "euclidean", method: str = "spearman") -> float:
@@ -188,15 +201,19 @@ def rsa(X, Y, *, metric: str = "euclidean", method: str = "spearman") -> float:
     Kriegeskorte, Mur & Bandettini (2008); NOT IN PAPER.
     """
     X, Y = as_pair(X, Y, min_samples=3)
-    return rdm_correlation(rdm(X, metric), rdm(Y, metric), method)
+    check_option(method, RSA_METHODS, "method")
+    RX, RY = rdm(X, metric), rdm(Y, metric)
+    if metric in ("correlation", "cosine"):   # values in [0, 2]: rounding noise is absolute
+        iu = np.triu_indices(RX.shape[0], k=1)
+        _check_not_constant(RX[iu], 1.0, "the RDM of X")
+        _check_not_constant(RY[iu], 1.0, "the RDM of Y")
+    return rdm_correlation(RX, RY, method)
 
 
 # --------------------------------------------------------------------------- Procrustes
 def _check_alpha(alpha):
-    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must be a number in [0, 1] (1: rotations only, 0: any "
-                         f"invertible linear map); got {alpha!r}.")
-    return float(alpha)
+    return check_scalar(alpha, "alpha", Real, min_val=0.0, max_val=1.0,
+                        fix="1: rotations only, 0: any invertible linear map.")
 
 
 def partial_whiten(X, alpha: float = 1.0, *, eigval_tol: float = 1e-10) -> np.ndarray:
@@ -236,21 +253,45 @@ def partial_whiten(X, alpha: float = 1.0, *, eigval_tol: float = 1e-10) -> np.nd
     """
     X = as_representation(X, "X", min_samples=1).astype(np.float64)
     alpha = _check_alpha(alpha)
+    eigval_tol = check_scalar(eigval_tol, "eigval_tol", min_val=0.0, max_val=1.0,
+                              include_boundaries="right",
+                              fix="It is a relative eigenvalue cut-off, e.g. 1e-10.")
     if alpha == 1.0:
         return X.copy()
-    lam, V = np.linalg.eigh(X.T @ X)
+    Xs, c = unit_scale(X)               # X = c Xs exactly, so lam = c^2 lam_s
+    try:
+        lam, V = np.linalg.eigh(Xs.T @ Xs)
+    except np.linalg.LinAlgError:
+        raise ValueError("the eigendecomposition of X^T X did not converge; check X for "
+                         "extreme values.") from None
     if not lam.max() > 0:
         raise ValueError("X is identically zero, so it cannot be whitened.")
     keep = lam > eigval_tol * lam.max()
     scale = np.zeros_like(lam)
-    scale[keep] = alpha + (1.0 - alpha) / np.sqrt(lam[keep])
-    Xw = X @ (V * scale) @ V.T
-    return Xw * (np.linalg.norm(X) / np.linalg.norm(Xw))
+    scale[keep] = alpha + (1.0 - alpha) / (c * np.sqrt(lam[keep]))
+    Xw = Xs @ (V * scale) @ V.T
+    out = (Xw * (np.linalg.norm(Xs) / np.linalg.norm(Xw))) * c
+    if not np.all(np.isfinite(out)):
+        raise ValueError("the whitened X overflows float64 (its Frobenius norm is kept equal to "
+                         "that of X); rescale X, e.g. divide it by its largest entry.")
+    return out
 
 
-def _shape_preprocess(X, Y, alpha, center):
+def _shape_preprocess(X, Y, alpha, center, common_scale=False):
+    """Validated, centred, partially whitened, zero-padded (X, Y), and the scale c.
+
+    Extreme inputs are divided by powers of two (exact): each by its own
+    (scale-invariant distances, c = 1 returned), or both by a common c with
+    ``common_scale`` (the size-and-shape distance, which the caller multiplies by c).
+    """
     X, Y = as_pair(X, Y)
+    center = check_bool(center, "centered")
     X, Y = X.astype(np.float64), Y.astype(np.float64)
+    if common_scale:
+        _, c = unit_scale(np.array([np.max(np.abs(X)), np.max(np.abs(Y))]))
+        X, Y = X / c, Y / c
+    else:
+        X, Y, c = unit_scale(X)[0], unit_scale(Y)[0], 1.0
     if center:
         X, Y = X - X.mean(axis=0), Y - Y.mean(axis=0)
     for A, name in ((X, "X"), (Y, "Y")):
@@ -261,14 +302,31 @@ def _shape_preprocess(X, Y, alpha, center):
     d = max(X.shape[1], Y.shape[1])          # zero-pad the narrower representation
     X = np.pad(X, ((0, 0), (0, d - X.shape[1])))
     Y = np.pad(Y, ((0, 0), (0, d - Y.shape[1])))
-    return X, Y
+    return X, Y, c
 
 
-def procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True,
-                        normalize: bool = True, return_rotation: bool = False):
+def _procrustes_rotation(Y, X):
+    try:
+        return orthogonal_procrustes(Y, X)[0]
+    except (np.linalg.LinAlgError, ValueError):
+        raise ValueError("the SVD of Y^T X did not converge; check X and Y for extreme or "
+                         "degenerate values.") from None
+
+
+def _centered(centered, center, func):
+    """``centered=`` is the package's name; ``center=`` is the deprecated spelling."""
+    if center is not None:
+        warnings.warn(f"{func}(center=...) is deprecated; use centered=...", DeprecationWarning,
+                      stacklevel=3)
+        return center
+    return centered
+
+
+def procrustes_distance(X, Y, *, alpha: float = 1.0, centered: bool = True,
+                        normalize: bool = True, return_rotation: bool = False, center=None):
     """Orthogonal Procrustes distance (Euclidean generalized shape metric).
 
-    After centring (``center``), partial whitening (``alpha``, see
+    After centring (``centered``), partial whitening (``alpha``, see
     :func:`partial_whiten`), zero-padding the narrower matrix to
     d = max(d_X, d_Y) columns and, with ``normalize``, scaling both to unit
     Frobenius norm::
@@ -290,8 +348,9 @@ def procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True,
         1: invariant to rotations/reflections only (plus translation and, with
         ``normalize``, isotropic scaling).  0: invariant to every invertible
         linear map (needs n > d and full column rank for exact invariance).
-    center : bool, default True
-        Subtract column means (translation invariance).
+    centered : bool, default True
+        Subtract column means (translation invariance).  ``center=`` is the
+        deprecated spelling.
     normalize : bool, default True
         Unit Frobenius norm (isotropic-scaling invariance, the "shape
         space"); False gives the "size-and-shape" distance.
@@ -314,15 +373,26 @@ def procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True,
     Schoenemann (1966); Williams, Kunz, Kornblith & Linderman (2021),
     NeurIPS, eq. (2) and section 3.  NOT IN PAPER.
     """
-    X, Y = _shape_preprocess(X, Y, _check_alpha(alpha), center)
+    center = _centered(centered, center, "procrustes_distance")
+    normalize = check_bool(normalize, "normalize")
+    return_rotation = check_bool(return_rotation, "return_rotation")
+    X, Y, c = _shape_preprocess(X, Y, _check_alpha(alpha), center, common_scale=not normalize)
     if normalize:
         X, Y = X / np.linalg.norm(X), Y / np.linalg.norm(Y)
-    Q, _ = orthogonal_procrustes(Y, X)
+    Q = _procrustes_rotation(Y, X)
     dist = float(np.linalg.norm(X - Y @ Q))
+    if normalize:
+        dist = min(dist, float(np.sqrt(2.0)))
+    else:
+        dist *= c
+        if not np.isfinite(dist):
+            raise ValueError("the size-and-shape distance overflows float64; rescale X and Y "
+                             "or use normalize=True.")
     return (dist, Q) if return_rotation else dist
 
 
-def angular_procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True) -> float:
+def angular_procrustes_distance(X, Y, *, alpha: float = 1.0, centered: bool = True,
+                                center=None) -> float:
     """Angular Procrustes distance (angular generalized shape metric).
 
     With X, Y preprocessed as in :func:`procrustes_distance` (centred,
@@ -336,7 +406,8 @@ def angular_procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True
     X : array_like, shape (n, d_X)
     Y : array_like, shape (n, d_Y)
     alpha : float in [0, 1]
-    center : bool
+    centered : bool
+        As :func:`procrustes_distance` (``center=`` is deprecated).
 
     Returns
     -------
@@ -353,8 +424,9 @@ def angular_procrustes_distance(X, Y, *, alpha: float = 1.0, center: bool = True
     ----------
     Williams, Kunz, Kornblith & Linderman (2021), NeurIPS, eq. (3).  NOT IN PAPER.
     """
-    X, Y = _shape_preprocess(X, Y, _check_alpha(alpha), center)
-    Q, _ = orthogonal_procrustes(Y, X)
+    center = _centered(centered, center, "angular_procrustes_distance")
+    X, Y, _ = _shape_preprocess(X, Y, _check_alpha(alpha), center)
+    Q = _procrustes_rotation(Y, X)
     cos = float(np.sum(X * (Y @ Q)) / (np.linalg.norm(X) * np.linalg.norm(Y)))
     return float(np.arccos(np.clip(cos, -1.0, 1.0)))
 
@@ -388,12 +460,10 @@ def default_transforms(d: int, *, seed: int = 0, scale: float = 3.7,
     ValueError
         d < 1, scale or shift not > 0.
     """
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-        raise ValueError(f"d must be an integer >= 1 (the number of features); got {d!r}.")
+    d = check_scalar(d, "d", Integral, min_val=1, fix="d is the number of features.")
     for v, name in ((scale, "scale"), (shift, "shift")):
-        if isinstance(v, bool) or not isinstance(v, Real) or not v > 0:
-            raise ValueError(f"{name} must be a number > 0; got {v!r}.")
-    rng = np.random.default_rng(seed)
+        check_scalar(v, name, Real, min_val=0.0, include_boundaries="neither")
+    rng = np.random.default_rng(check_seed(seed))
     Q = ortho_group.rvs(d, random_state=rng) if d > 1 else np.array([[-1.0]])
     u = rng.normal(size=d)
     u /= np.linalg.norm(u)

@@ -128,18 +128,22 @@ def _pair(X, Y, k, backend):
 
 
 # --------------------------------------------------------------------------- CKNNA
+#: a centred cosine below 1e-12 is rounding noise (the cosines are O(1)): squared, per entry
+_ROUNDING_SQ = 1e-24
+
+
 def _cknna_from(nx: Neighbourhood, ny: Neighbourhood, M=None) -> float:
     M = _mutual_mask(nx.idx, ny.idx) if M is None else M
     kx, ky = nx.centred, ny.centred
     cross = float(np.einsum("iab,ia,ib->", M, kx, ky))
     sx, sy = float(np.sum(kx * kx)), float(np.sum(ky * ky))
     for v, name in ((sx, "X"), (sy, "Y")):
-        if not v > 0:
+        if not v > _ROUNDING_SQ * kx.size:    # cosines are O(1): below this it is rounding
             raise ValueError(
                 f"CKNNA is undefined: the centred kernel of {name} is 0 on every neighbour pair "
                 f"(every row of {name} points the same way). Check {name} for a constant layer."
             )
-    return cross / np.sqrt(sx * sy)
+    return float(np.clip(cross / np.sqrt(sx * sy), -1.0, 1.0))   # Cauchy-Schwarz; rounding
 
 
 def _cknna_numpy(X, Y, k):
@@ -155,10 +159,10 @@ def _cknna_numpy(X, Y, k):
     Nl[rows, numpy_ref.knn_sets(Yn, k)] = True
     align = lambda A, B, mask: float(np.sum(mask * A * B))  # noqa: E731
     sx, sy = align(Kc, Kc, Nk), align(Lc, Lc, Nl)
-    if not (sx > 0 and sy > 0):
+    if not (sx > _ROUNDING_SQ * n * k and sy > _ROUNDING_SQ * n * k):
         raise ValueError("CKNNA is undefined: a centred kernel is 0 on every neighbour pair; "
                          "check X and Y for a constant layer.")
-    return align(Kc, Lc, Nk & Nl) / np.sqrt(sx * sy)
+    return float(np.clip(align(Kc, Lc, Nk & Nl) / np.sqrt(sx * sy), -1.0, 1.0))
 
 
 def cknna(X, Y, k: int = 10, *, backend: str = "auto") -> float:
@@ -267,7 +271,7 @@ def _second_order_from(nx: Neighbourhood, ny: Neighbourhood) -> float:
         i = int(np.argmin(den))
         raise ValueError(f"second-order cosine is undefined at sample {i}: its cosine "
                          "similarities to all its neighbours are 0 in X or Y.")
-    return float(np.mean(num / den))
+    return float(np.clip(np.mean(num / den), -1.0, 1.0))   # mean of cosines; rounding
 
 
 def second_order_cosine(X, Y, k: int = 10, *, backend: str = "auto") -> float:

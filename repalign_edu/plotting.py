@@ -75,7 +75,10 @@ def figure1(ax=None):
         _box(ax, X[q], f"data\n$(X_{q}, \\mu_{q})$", colors["data"])
         _box(ax, Z[q], f"representation\n$(Z_{q}, \\lambda_{q})$", colors["rep"])
         _box(ax, Y[q], f"output\n$(Y_{q}, \\nu_{q})$", colors["out"])
-        _arrow(ax, (R[0] + 0.11, R[1]), (X[q][0] - 0.11, X[q][1]), f"$m_{q}$")
+        # m_q runs diagonally: put its label beside the arrow (above-left for q = 1, below-left for
+        # q = 2), not on it
+        _arrow(ax, (R[0] + 0.11, R[1]), (X[q][0] - 0.11, X[q][1]), f"$m_{q}$",
+               offset=(-0.05, 0.04) if q == 1 else (-0.05, -0.1))
         _arrow(ax, (X[q][0] + 0.11, X[q][1]), (Z[q][0] - 0.11, Z[q][1]), f"$f_{q}$")
         _arrow(ax, (Z[q][0] + 0.11, Z[q][1]), (Y[q][0] - 0.11, Y[q][1]), f"$g_{q}$")
         sign = 1 if q == 1 else -1

@@ -30,7 +30,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ._validation import as_representation
+from ._validation import as_representation, check_scalar
 
 __all__ = [
     "cumulative_power",
@@ -120,9 +120,7 @@ def _as_lambdas(lam, name: str = "lam") -> tuple[np.ndarray, bool]:
 
 
 def _check_positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
+    return check_scalar(value, name, Integral, min_val=minimum)
 
 
 # --------------------------------------------------------------------------- eigenpairs
@@ -748,8 +746,8 @@ def lemma1_bound(n, delta=0.05):
     Paper section 3.1.3 (Lemma 1) and appendix 6.3 (Lemma 4);
     Cristianini, Kandola, Elisseeff & Shawe-Taylor (2006).
     """
-    if isinstance(delta, bool) or not isinstance(delta, (Real, np.floating)) or not 0 < delta < 1:
-        raise ValueError(f"delta must be a probability strictly between 0 and 1; got {delta!r}.")
+    delta = check_scalar(delta, "delta", Real, min_val=0.0, max_val=1.0,
+                         include_boundaries="neither", fix="delta is a probability.")
     scalar = np.ndim(n) == 0
     arr = np.atleast_1d(np.asarray(n, dtype=np.float64))
     if not np.all(np.isfinite(arr)) or np.any(arr < 1):

@@ -41,7 +41,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._validation import as_pair, as_representation
+from ._validation import as_pair, as_representation, check_bool, check_scalar
 
 __all__ = [
     "SOFTMAX_LIPSCHITZ",
@@ -81,18 +81,11 @@ SOFTMAX_LIPSCHITZ = 0.5
 # small checks
 # --------------------------------------------------------------------------
 def _check_nonneg(value, name):
-    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a real number >= 0; got {value!r}.")
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {value}.")
-    return value
+    return check_scalar(value, name, Real, min_val=0.0)
 
 
 def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False; got {value!r}.")
-    return bool(value)
+    return check_bool(value, name)
 
 
 def _check_nonneg_array(values, name):
@@ -168,9 +161,18 @@ def _fit(F1, F2, ridge, bias):
     if ridge > 0:
         # mean ||S f1 - f2||^2 + ridge ||S||_F^2  <=>  least squares on the
         # augmented system [A; sqrt(n ridge) I] S^T = [B; 0]
-        A = np.vstack([A, np.sqrt(n * ridge) * np.eye(d1)])
+        A = np.vstack([A, np.sqrt(n) * np.sqrt(ridge) * np.eye(d1)])
         B = np.vstack([B, np.zeros((d1, B.shape[1]))])
-    St = _lstsq(A, B)                      # (d1, d2)
+    try:
+        St = _lstsq(A, B)                  # (d1, d2)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "the least-squares fit of the stitcher did not converge (SVD failure): F1 and F2 "
+            "or ridge are too large for float64. Rescale F1 and F2 (e.g. divide by their "
+            "largest entry) and choose ridge in the units of E[f_1 f_1^T]."
+        ) from None
+    if not (np.all(np.isfinite(St))):
+        raise ValueError("the stitcher overflows float64: rescale F1 and F2 or lower ridge.")
     S = np.ascontiguousarray(St.T)
     b = (m2 - S @ m1) if bias else np.zeros(F2.shape[1])
     return S, b
@@ -541,7 +543,11 @@ def _check_entry_layer(entry, layer):
         raise ValueError(
             f"entry must be a ZooEntry from repalign_edu.data.model_zoo(); got {type(entry).__name__}."
         )
-    return entry._layer(layer)
+    if layer is None:
+        return int(entry.depth)
+    return check_scalar(layer, "layer", Integral, min_val=1, max_val=entry.depth,
+                        fix=f"Pass the 1-based hidden layer of this depth-{entry.depth} network, "
+                        "or None for the last one.")
 
 
 def _check_output(output):

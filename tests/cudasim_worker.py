@@ -61,7 +61,7 @@ def main() -> int:
     check("cka/linear/gram-route", lambda **k: cka(Xg, Yg, **k), TOL64)
     for kern in ("rbf", "laplacian", "polynomial"):
         check(f"cka/{kern}", lambda kern=kern, **k: cka(X, Y, kern, **k), TOL64)
-    check("cka/rbf/debiased", lambda **k: cka(X, Y, "rbf", debiased=True, **k), TOL64)
+    check("cka/rbf/debiased", lambda **k: cka(X, Y, "rbf", estimator="unbiased", **k), TOL64)
     # --- HSIC
     check("hsic/linear/biased/feature-space", lambda **k: hsic(X, Y, **k), TOL64)
     check("hsic/linear/unbiased/gram-route",
@@ -88,6 +88,17 @@ def main() -> int:
     check("float32/cka/linear/gram-route", lambda **k: cka(Xg32, Yg32, **k), TOL32)
     check("float32/hsic/laplacian/unbiased",
           lambda **k: hsic(X32, Y32, "laplacian", estimator="unbiased", **k), TOL32)
+
+    # --- issue 9 kind 1: nearly constant kernels (no cancellation; numpy is exact to 1e-14)
+    Xc = 1e-3 * X[:12]
+    Yc = 1e-3 * Y[:12] + Xc[:, :3]
+    check("cancellation/cka/rbf sigma=10 on 1e-3 data", lambda **k: cka(Xc, Yc, "rbf", sigma=10.0, **k),
+          TOL64)
+    check("cancellation/hsic/unbiased/laplacian sigma=1e4",
+          lambda **k: hsic(X[:12], Y[:12], "laplacian", sigma=1e4, estimator="unbiased", **k), 1e-8)
+    check("cancellation/cka/polynomial offset 1e4",
+          lambda **k: cka(X[:12] + 1e4, Y[:12], "polynomial", degree=2, **k), 1e-8)
+    check("cancellation/mmd2/rbf sigma=1e3", lambda **k: ra.mmd2(P, Q, sigma=1e3, **k), 1e-8)
 
     # --- backend primitives not fully pinned down by a scalar
     def direct(name, fn):

@@ -6,12 +6,7 @@ from scipy.stats import ortho_group
 import repalign_edu as ra
 
 
-@pytest.fixture(scope="module")
-def XY():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(120, 6))
-    Y = np.tanh(X @ rng.normal(size=(6, 4))) + 0.3 * rng.normal(size=(120, 4))
-    return X, Y
+# XY: the shared fixture of tests/conftest.py, shape (120, 6, 4)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "cpu"])

@@ -7,12 +7,7 @@ import repalign_edu as ra
 from repalign_edu import metrics
 
 
-@pytest.fixture(scope="module")
-def XY():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 5))
-    Y = np.tanh(X @ rng.normal(size=(5, 4))) + 0.3 * rng.normal(size=(60, 4))
-    return X, Y
+XY_SHAPE = (60, 5, 4)   # the shared XY fixture (tests/conftest.py)
 
 
 # --------------------------------------------------------------------------- RDMs

@@ -1,4 +1,4 @@
-"""Teaching kernels of lesson 09 (repalign_edu.scaling), its exercises and its widget.
+"""Teaching kernels of lesson 09 (repalign_edu.scaling) and its widget (its exercises: tests/test_exercises.py).
 
 The thread-count checks run in subprocesses with NUMBA_NUM_THREADS=1 and =2
 (the variable is read when numba starts); the CUDA teaching kernel runs under
@@ -18,7 +18,6 @@ import pytest
 
 import repalign_edu as ra
 from repalign_edu import scaling
-from repalign_edu.exercises import lesson09 as ex
 from repalign_edu.kernels import KernelParams, gram_from_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,40 +125,7 @@ def test_cuda_teaching_kernel_rejects_wide_input():
         scaling.cuda_rbf_kernel_sum(np.zeros((4, scaling.D_MAX + 1)), 1.0)
 
 
-# --------------------------------------------------------------------------- exercises
-@pytest.mark.parametrize("exercise", [ex.gram_gb, ex.tiled_row_sums, ex.blocked_partial_sums],
-                         ids=lambda e: e.id)
-def test_exercise_reference_passes_and_stub_fails(exercise, capsys):
-    assert exercise.check(exercise.reference, quiet=True)
-
-    def stub(*args):
-        raise NotImplementedError
-
-    assert not exercise.check(stub, quiet=True)
-    assert not exercise.check(None, quiet=True)
-    exercise.check(stub)
-    assert "FAIL" in capsys.readouterr().out
-
-
-def test_exercise_hints_for_common_mistakes():
-    ok, msg = ex.gram_gb.checker(lambda n: 8.0 * n * n / 1024**3)
-    assert not ok and "GiB" in msg
-    ok, msg = ex.gram_gb.checker(lambda n: 4.0 * n * n / 1e9)
-    assert not ok and "float32" in msg
-
-    def drops_last_tile(X, sigma, tile):
-        full = ex._row_sums_ref(X, sigma, tile)
-        n_full = (len(X) // tile) * tile
-        full[n_full:] = 0.0
-        return full
-
-    ok, msg = ex.tiled_row_sums.checker(drops_last_tile)
-    assert not ok
-    ok, msg = ex.tiled_row_sums.checker(lambda X, s, t: ex._row_sums_ref(X, s, t) / len(X))
-    assert not ok and "means" in msg
-    ok, msg = ex.blocked_partial_sums.checker(
-        lambda x, b: (np.array([x[i:i + b].sum() for i in range(0, len(x) - b + 1, b)]), x.sum()))
-    assert not ok and "11 blocks" in msg
+# The exercises of lesson 09 are tested with every other exercise in tests/test_exercises.py.
 
 
 # --------------------------------------------------------------------------- widget

@@ -7,12 +7,7 @@ import repalign_edu as ra
 from repalign_edu import spectral as sp
 
 
-@pytest.fixture(scope="module")
-def XY():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 5))
-    Y = np.tanh(X @ rng.normal(size=(5, 3))) + 0.3 * rng.normal(size=(60, 3))
-    return X, Y
+XY_SHAPE = (60, 5, 3)   # the shared XY fixture (tests/conftest.py)
 
 
 # --------------------------------------------------------------------------- eigenpairs

@@ -56,7 +56,16 @@ def resolve_backend(backend: str) -> str:
     return backend
 
 
+#: backend name -> module under repalign_edu.backends (each implements :mod:`.base`)
+BACKEND_MODULES = {"numpy": "numpy_ref", "cpu": "cpu", "cuda": "cuda"}
+
+
 def get_backend(name: str):
-    """The module implementing a concrete backend."""
-    module = {"numpy": "numpy_ref", "cpu": "cpu", "cuda": "cuda"}[name]
-    return importlib.import_module(f".{module}", __name__)
+    """The module implementing a concrete backend (checked against :mod:`.base` on first use)."""
+    module = importlib.import_module(f".{BACKEND_MODULES[name]}", __name__)
+    if not getattr(module, "_interface_checked", False):
+        from .base import check_backend_module
+
+        check_backend_module(module)
+        module._interface_checked = True
+    return module

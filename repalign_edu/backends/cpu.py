@@ -1,9 +1,8 @@
 """Numba CPU-parallel backend: tiled, streaming kernels.
 
-Interface (shared with :mod:`.cuda`): ``gram_stats``, ``kernel_sum``,
-``knn_sets``, ``matmul``; plus ``knn_overlap``, ``permuted_sums`` (used by
-:func:`repalign_edu.hsic_test`), and the O(n d) passes ``center`` and
-``row_stats`` used by the linear feature-space route.
+Implements the backend interface of :mod:`.base` (``gram_stats``,
+``kernel_sum``, ``knn_sets``, ``knn_overlap``, ``matmul``, ``center``,
+``row_stats``), plus ``permuted_sums`` (used by :func:`repalign_edu.hsic_test`).
 
 Design rules (see lesson 09):
 
@@ -56,7 +55,14 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from .stats import GramStats
+from .stats import GramStats, streamed_gram_stats
+
+# capabilities (see :mod:`.base`)
+NAME = "cpu"
+STREAMING = True
+NATIVE_FLOAT32 = False
+MAX_KNN_K = None
+PERMUTED_SUMS = True
 
 #: rows (and columns) per tile.  It fixes the summation order, so it is a
 #: constant, not a tuning knob chosen from the machine.
@@ -165,31 +171,70 @@ def _exp_neg(x):
     return p * _bits_as_float((k1 + 1023) << 52) * _bits_as_float((ki - k1 + 1023) << 52)
 
 
+@njit(inline="always", cache=_CACHE)
+def _expm1_neg(x):
+    """exp(x) - 1 for x <= 0, to about 1 ulp relative, vectorisable like :func:`_exp_neg`.
+
+    For |x| < ln2 / 2 (k = 0) the Taylor polynomial is evaluated without its
+    leading 1, so values of exp(x) near 1 keep every digit of x; elsewhere
+    exp(x) <= 0.71 and subtracting 1 loses at most two bits.
+    """
+    x = max(x, -746.0)
+    k = math.floor(x * _INV_LN2 + 0.5)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    q = r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
+        1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (
+            1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600))))))))))))
+    ki = np.int64(k)
+    k1 = ki >> 1
+    e = (1.0 + q) * _bits_as_float((k1 + 1023) << 52) * _bits_as_float((ki - k1 + 1023) << 52)
+    return q if ki == 0 else e - 1.0
+
+
+@njit(inline="always", cache=_CACHE)
+def _power_shifted(t, s, deg):
+    """(s + t)^deg - s^deg without cancellation when |t| << s (see kernels.shifted_power)."""
+    if s > 0.0 and t > -0.5 * s:
+        return s ** deg * math.expm1(deg * math.log1p(t / s))
+    return (s + t) ** deg - s ** deg
+
+
 @njit(cache=_CACHE)
-def _apply_kernel(D, nr, w, norms_a, i0, norms_b, j0, code, a, c0, deg):
+def _apply_kernel(D, nr, w, aux_a, i0, aux_b, j0, code, a, c0, deg, shift):
     """D[r, t] <- k(a_{i0+r}, b_{j0+t}) in place, given D[r, t] = <a_{i0+r}, b_{j0+t}>.
 
     code: 0 linear, 1 rbf exp(-a sq), 2 laplacian exp(-a sqrt(sq)),
-    3 polynomial (a dot + c0)^deg (see ``kernels.KERNELS``); sq is the
-    squared distance ||a_i||^2 + ||b_j||^2 - 2 <a_i, b_j>, clipped at 0.
+    3 polynomial (a dot + aux_i + aux_j + c0)^deg (see ``kernels.KERNELS``);
+    sq is the squared distance aux_i + aux_j - 2 <a_i, b_j> (aux = squared
+    norms), clipped at 0.  With ``shift`` the value is k - k0 (k0 = 1 for
+    rbf/laplacian, c0^deg for polynomial), computed without cancellation.
     """
     if code == 0:
         return
     for r in range(nr):
         row = D[r, :w]
-        ni = norms_a[i0 + r]
-        nb = norms_b[j0:j0 + w]
+        ni = aux_a[i0 + r]
+        nb = aux_b[j0:j0 + w]
         if code == 1:
-            for t in range(w):
-                sq = max(ni + nb[t] - 2.0 * row[t], 0.0)
-                row[t] = _exp_neg(-a * sq)
+            if shift:
+                for t in range(w):
+                    row[t] = _expm1_neg(-a * max(ni + nb[t] - 2.0 * row[t], 0.0))
+            else:
+                for t in range(w):
+                    row[t] = _exp_neg(-a * max(ni + nb[t] - 2.0 * row[t], 0.0))
         elif code == 2:
+            if shift:
+                for t in range(w):
+                    row[t] = _expm1_neg(-a * math.sqrt(max(ni + nb[t] - 2.0 * row[t], 0.0)))
+            else:
+                for t in range(w):
+                    row[t] = _exp_neg(-a * math.sqrt(max(ni + nb[t] - 2.0 * row[t], 0.0)))
+        elif shift:
             for t in range(w):
-                sq = max(ni + nb[t] - 2.0 * row[t], 0.0)
-                row[t] = _exp_neg(-a * math.sqrt(sq))
+                row[t] = _power_shifted(a * row[t] + (ni + nb[t]), c0, deg)
         else:
             for t in range(w):
-                row[t] = (a * row[t] + c0) ** deg
+                row[t] = (a * row[t] + (ni + nb[t]) + c0) ** deg
 
 
 def _upper_pairs(n_tiles: int) -> np.ndarray:
@@ -216,14 +261,9 @@ def _row_sqnorms(A):
     return out
 
 
-def _transpose_and_norms(A: np.ndarray):
-    """(A^T as a C-contiguous copy, squared row norms) of a float64 array."""
-    return np.ascontiguousarray(A.T), _row_sqnorms(A)
-
-
 # --------------------------------------------------------------------------- Gram statistics
 @njit(cache=_CACHE)
-def _stats_pair(X, XT, nx, Y, YT, ny, kx, ky, I, J, slot, sums, dk, dl):
+def _stats_pair(X, XT, nx, Y, YT, ny, kx, ky, I, J, slot, sums, dk, dl, offx, offy, use_off):
     """Statistics of tile pair (I, J), I <= J, of K and L.
 
     Writes <K,L>, <K,K>, <L,L> over the pair (doubled when I != J: the pair
@@ -231,6 +271,8 @@ def _stats_pair(X, XT, nx, Y, YT, ny, kx, ky, I, J, slot, sums, dk, dl):
     pair's I rows to ``sums[0]``, ``sums[1]`` and its column sums (the row
     sums of the mirrored pair) to ``sums[2]``, ``sums[3]``.  A diagonal pair
     also records diag K and diag L (each diagonal tile belongs to one pair).
+    With ``use_off`` the kernel values are K_ij - offx_i - offx_j and
+    L_ij - offy_i - offy_j (the second pass of a centred polynomial kernel).
     """
     n = X.shape[0]
     i_start = I * TILE
@@ -253,8 +295,15 @@ def _stats_pair(X, XT, nx, Y, YT, ny, kx, ky, I, J, slot, sums, dk, dl):
         nr = min(ROWS, i_stop - i0)
         _dots(X, i0, nr, XT, j_start, j_stop, DX)
         _dots(Y, i0, nr, YT, j_start, j_stop, DY)
-        _apply_kernel(DX, nr, w, nx, i0, nx, j_start, kx[0], kx[1], kx[2], kx[3])
-        _apply_kernel(DY, nr, w, ny, i0, ny, j_start, ky[0], ky[1], ky[2], ky[3])
+        _apply_kernel(DX, nr, w, nx, i0, nx, j_start, kx[0], kx[1], kx[2], kx[3], kx[4])
+        _apply_kernel(DY, nr, w, ny, i0, ny, j_start, ky[0], ky[1], ky[2], ky[3], ky[4])
+        if use_off:
+            for r in range(nr):
+                ox = offx[i0 + r]
+                oy = offy[i0 + r]
+                for t in range(w):
+                    DX[r, t] -= ox + offx[j_start + t]
+                    DY[r, t] -= oy + offy[j_start + t]
         for r in range(nr):
             kr = DX[r, :w]
             lr = DY[r, :w]
@@ -307,7 +356,7 @@ def _scatter_sums(pairs, q0, m, sums, n, rk, rl):
 
 
 @njit(parallel=True, cache=_CACHE)
-def _gram_stats_kernel(X, XT, nx, Y, YT, ny, kx, ky, pairs, step):
+def _gram_stats_kernel(X, XT, nx, Y, YT, ny, kx, ky, pairs, step, offx, offy, use_off):
     n = X.shape[0]
     n_pairs = pairs.shape[0]
     rk = np.zeros(n)
@@ -320,7 +369,7 @@ def _gram_stats_kernel(X, XT, nx, Y, YT, ny, kx, ky, pairs, step):
         m = min(step, n_pairs - q0)
         for q in prange(m):
             _stats_pair(X, XT, nx, Y, YT, ny, kx, ky, pairs[q0 + q, 0], pairs[q0 + q, 1],
-                        slots[q0 + q], sums[q], dk, dl)
+                        slots[q0 + q], sums[q], dk, dl, offx, offy, use_off)
         _scatter_sums(pairs, q0, m, sums, n, rk, rl)
     tot = np.zeros(3)
     for q in range(n_pairs):
@@ -329,7 +378,37 @@ def _gram_stats_kernel(X, XT, nx, Y, YT, ny, kx, ky, pairs, step):
     return tot, rk, rl, dk, dl
 
 
-def gram_stats(X: np.ndarray, Y: np.ndarray, kx, ky) -> GramStats:
+def _ktuple(kp):
+    """(code, a, c0, degree, shift): what the Numba kernels take."""
+    return (*kp.as_tuple(), bool(kp.shift))
+
+
+def _aux(A: np.ndarray, kp, given):
+    """Per-row vector of :func:`_apply_kernel`: squared norms (rbf, laplacian), the
+    polynomial offsets ``given`` (or zeros), unused for linear."""
+    if kp.name == "polynomial":
+        return np.zeros(A.shape[0]) if given is None else np.ascontiguousarray(given, np.float64)
+    return _row_sqnorms(A)
+
+
+def _stream(X, Y, kx, ky, px=None, py=None, offx=None, offy=None):
+    """One streaming pass: (kl, kk, ll, rk, rl, dk, dl) of the (shifted, offset) kernels."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    n = X.shape[0]
+    use_off = offx is not None or offy is not None
+    zeros = np.zeros(n)
+    offx = zeros if offx is None else np.ascontiguousarray(offx, np.float64)
+    offy = zeros if offy is None else np.ascontiguousarray(offy, np.float64)
+    with _threads_for(n * n * (X.shape[1] + Y.shape[1] + 8) / 2):
+        tot, rk, rl, dk, dl = _gram_stats_kernel(
+            X, np.ascontiguousarray(X.T), _aux(X, kx, px), Y, np.ascontiguousarray(Y.T),
+            _aux(Y, ky, py), _ktuple(kx), _ktuple(ky), _upper_pairs(_n_tiles(n)),
+            PAIRS_PER_STEP, offx, offy, use_off)
+    return float(tot[0]), float(tot[1]), float(tot[2]), rk, rl, dk, dl
+
+
+def gram_stats(X: np.ndarray, Y: np.ndarray, kx, ky, *, centered: bool = False) -> GramStats:
     """Streaming :class:`~repalign_edu.backends.stats.GramStats` of k_X on X and k_Y on Y.
 
     Parameters
@@ -338,6 +417,11 @@ def gram_stats(X: np.ndarray, Y: np.ndarray, kx, ky) -> GramStats:
     Y : ndarray, shape (n, d_Y), float64
     kx, ky : KernelParams
         Resolved kernels of X and Y.
+    centered : bool
+        Statistics for the centred measures (see :mod:`.base`): features are
+        centred, rbf/laplacian values are held as expm1 (K - 1), and a
+        polynomial kernel is expanded around the mean and doubly centred in
+        a second pass, so nothing is lost to cancellation.
 
     Returns
     -------
@@ -345,16 +429,7 @@ def gram_stats(X: np.ndarray, Y: np.ndarray, kx, ky) -> GramStats:
         <K,L>_F, <K,K>_F, <L,L>_F, row sums and diagonals, computed tile by
         tile without forming K or L.
     """
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    Y = np.ascontiguousarray(Y, dtype=np.float64)
-    n = X.shape[0]
-    with _threads_for(n * n * (X.shape[1] + Y.shape[1] + 8) / 2):
-        XT, nx = _transpose_and_norms(X)
-        YT, ny = _transpose_and_norms(Y)
-        tot, rk, rl, dk, dl = _gram_stats_kernel(X, XT, nx, Y, YT, ny, kx.as_tuple(),
-                                                 ky.as_tuple(), _upper_pairs(_n_tiles(n)),
-                                                 PAIRS_PER_STEP)
-    return GramStats(float(tot[0]), float(tot[1]), float(tot[2]), rk, rl, dk, dl)
+    return streamed_gram_stats(_stream, center, X, Y, kx, ky, centered=centered)
 
 
 # --------------------------------------------------------------------------- kernel sums (MMD)
@@ -372,7 +447,7 @@ def _sum_pair(A, BT, na2, nb2, k, I, J, exclude_diag):
     for i0 in range(i_start, i_stop, ROWS):
         nr = min(ROWS, i_stop - i0)
         _dots(A, i0, nr, BT, j_start, j_stop, D)
-        _apply_kernel(D, nr, w, na2, i0, nb2, j_start, k[0], k[1], k[2], k[3])
+        _apply_kernel(D, nr, w, na2, i0, nb2, j_start, k[0], k[1], k[2], k[3], k[4])
         for r in range(nr):
             row = D[r, :w]
             if exclude_diag and j_start <= i0 + r < j_stop:
@@ -433,11 +508,12 @@ def kernel_sum(A: np.ndarray, B: np.ndarray, k, exclude_diag: bool = False) -> f
         i, j = np.divmod(np.arange(ta * tb, dtype=np.int64), tb)
         pairs = np.ascontiguousarray(np.stack([i, j], axis=1))
     weights = np.where(symmetric & (pairs[:, 0] != pairs[:, 1]), 2.0, 1.0)
-    BT, nb2 = _transpose_and_norms(B)
-    na2 = nb2 if symmetric else _row_sqnorms(A)
+    BT = np.ascontiguousarray(B.T)
+    nb2 = _aux(B, k, None)
+    na2 = nb2 if symmetric else _aux(A, k, None)
     work = A.shape[0] * B.shape[0] * (A.shape[1] + 4) / (2 if symmetric else 1)
     with _threads_for(work):
-        return float(_kernel_sum_kernel(A, BT, na2, nb2, k.as_tuple(), exclude_diag,
+        return float(_kernel_sum_kernel(A, BT, na2, nb2, _ktuple(k), exclude_diag,
                                         pairs, weights))
 
 

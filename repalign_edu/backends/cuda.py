@@ -62,7 +62,13 @@ import numpy as np
 from numba import config as _numba_config
 from numba import cuda
 
-from .stats import GramStats
+from .stats import GramStats, streamed_gram_stats
+
+# capabilities (see :mod:`.base`)
+NAME = "cuda"
+STREAMING = True
+NATIVE_FLOAT32 = True
+PERMUTED_SUMS = False
 
 #: threads per block side (blocks are TPB x TPB)
 TPB = 16
@@ -80,6 +86,7 @@ TARGET_BLOCKS = 2048
 KMIN_SPLIT = 256
 #: largest k supported by :func:`knn_sets` (per-thread top-k array)
 KMAX = 64
+MAX_KNN_K = KMAX
 #: threads (= rows) per block in the k-NN kernel, and columns per k-NN tile
 KNB = 128
 KTJ = 32
@@ -158,18 +165,27 @@ def _make_kval(T):
     """Kernel value k from (dot, |x_i|^2, |x_j|^2) computed entirely in dtype T."""
 
     @_device_fn
-    def kval(code, dot, ni, nj, a, c0, deg):
-        # code: 0 linear, 1 rbf, 2 laplacian, 3 polynomial (see kernels.KERNELS)
+    def kval(code, dot, ni, nj, a, c0, deg, shift):
+        # code: 0 linear, 1 rbf, 2 laplacian, 3 polynomial (see kernels.KERNELS);
+        # ni, nj: squared norms (rbf, laplacian) or the polynomial offsets p_i, p_j.
+        # shift: return k - k0 without cancellation (k0 = 1, or c0^deg for polynomial)
         if code == 0:
             return dot
         if code == 3:
-            return (a * dot + c0) ** deg
+            t = a * dot + (ni + nj)
+            if shift:
+                if c0 > T(0.0) and t > T(-0.5) * c0:
+                    return c0 ** deg * math.expm1(deg * math.log1p(t / c0))
+                return (c0 + t) ** deg - c0 ** deg
+            return (t + c0) ** deg
         sq = ni + nj - T(2.0) * dot
         if sq < T(0.0):
             sq = T(0.0)
-        if code == 1:
-            return math.exp(-a * sq)
-        return math.exp(-a * math.sqrt(sq))
+        if code == 2:
+            sq = math.sqrt(sq)
+        if shift:
+            return math.expm1(-a * sq)
+        return math.exp(-a * sq)
 
     return kval
 
@@ -178,8 +194,8 @@ def _make_gram_kernel(T, kval):
     """The gram_stats kernel for input dtype T (np.float32 or np.float64)."""
 
     @cuda.jit
-    def gram_kernel(X, Y, nx, ny, kxc, kxa, kxc0, kxdeg, kyc, kya, kyc0, kydeg,
-                    part, rowk, rowl, dk, dl):
+    def gram_kernel(X, Y, nx, ny, kxc, kxa, kxc0, kxdeg, kxs, kyc, kya, kyc0, kydeg, kys,
+                    offx, offy, part, rowk, rowl, dk, dl):
         As = cuda.shared.array((DK, TILE_PAD), T)
         Bs = cuda.shared.array((DK, TILE_PAD), T)
         red = cuda.shared.array((3, NT), np.float64)
@@ -216,8 +232,8 @@ def _make_gram_kernel(T, kval):
                     for c in range(R):
                         j = j0 + tx + TPB * c
                         if j < n:
-                            kv = np.float64(kval(kxc, acck[r, c], nx[i], nx[j], kxa, kxc0, kxdeg))  # f64-acc
-                            lv = np.float64(kval(kyc, accl[r, c], ny[i], ny[j], kya, kyc0, kydeg))  # f64-acc
+                            kv = np.float64(kval(kxc, acck[r, c], nx[i], nx[j], kxa, kxc0, kxdeg, kxs)) - (offx[i] + offx[j])  # f64-acc
+                            lv = np.float64(kval(kyc, accl[r, c], ny[i], ny[j], kya, kyc0, kydeg, kys)) - (offy[i] + offy[j])  # f64-acc
                             kl += kv * lv  # f64-acc
                             kk += kv * kv  # f64-acc
                             ll += lv * lv  # f64-acc
@@ -274,7 +290,7 @@ _gram_kernel32 = _make_gram_kernel(np.float32, _kval32)
 
 
 @cuda.jit
-def _kernel_sum_kernel(A, B, na2, nb2, code, ka, kc0, kdeg, exclude_diag, part):
+def _kernel_sum_kernel(A, B, na2, nb2, code, ka, kc0, kdeg, kshift, exclude_diag, part):
     """part[block] = sum of k(a_i, b_j) over the block's tiles (float64)."""
     As = cuda.shared.array((DK, TILE_PAD), np.float64)
     Bs = cuda.shared.array((DK, TILE_PAD), np.float64)
@@ -300,7 +316,7 @@ def _kernel_sum_kernel(A, B, na2, nb2, code, ka, kc0, kdeg, exclude_diag, part):
                 for c in range(R):
                     j = j0 + tx + TPB * c
                     if j < nb and not (exclude_diag and i == j):
-                        tot += _kval64(code, acc[r, c], na2[i], nb2[j], ka, kc0, kdeg)
+                        tot += _kval64(code, acc[r, c], na2[i], nb2[j], ka, kc0, kdeg, kshift)
     red[tid] = tot
     cuda.syncthreads()
     s = NT // 2
@@ -440,28 +456,15 @@ def _row_sqnorms(d_A, n: int, dtype):
     return d_out
 
 
-def gram_stats(X: np.ndarray, Y: np.ndarray, kx, ky) -> GramStats:
-    """Streaming :class:`GramStats` of k_X on X and k_Y on Y, on the GPU.
+def _aux(d_A, n: int, kp, given, dtype):
+    """Device vector of the kernel's per-row term: squared norms, or polynomial offsets."""
+    if kp.name == "polynomial":
+        return cuda.to_device(np.zeros(n, dtype) if given is None else np.asarray(given, dtype))
+    return _row_sqnorms(d_A, n, dtype)
 
-    Parameters
-    ----------
-    X : ndarray, shape (n, d_X), float32 or float64
-    Y : ndarray, shape (n, d_Y), float32 or float64
-        Both float32: the float32 kernel (float32 kernel values, float64
-        sums).  Otherwise both are cast to float64.
-    kx, ky : KernelParams
-        Resolved kernels (``as_tuple() = (code, a, coef0, degree)``).
 
-    Returns
-    -------
-    GramStats
-        kl, kk, ll as Python floats; rk, rl, dk, dl float64 arrays of length n.
-
-    Raises
-    ------
-    ValueError
-        X or Y not 2-D, or different numbers of rows.
-    """
+def _stream(X, Y, kx, ky, px=None, py=None, offx=None, offy=None):
+    """One pass over the tiles: (kl, kk, ll, rk, rl, dk, dl) (see stats.streamed_gram_stats)."""
     X = np.asarray(X)
     Y = np.asarray(Y)
     T = np.float32 if (X.dtype == np.float32 and Y.dtype == np.float32) else np.float64
@@ -479,20 +482,70 @@ def gram_stats(X: np.ndarray, Y: np.ndarray, kx, ky) -> GramStats:
     d_rowl = cuda.device_array((n, ngroups), np.float64)
     d_dk = cuda.device_array(n, np.float64)
     d_dl = cuda.device_array(n, np.float64)
+    zeros = np.zeros(n)
+    d_offx = cuda.to_device(zeros if offx is None else np.asarray(offx, np.float64))
+    d_offy = cuda.to_device(zeros if offy is None else np.asarray(offy, np.float64))
     kern = _gram_kernel32 if T is np.float32 else _gram_kernel64
     d_X, d_Y = cuda.to_device(X), cuda.to_device(Y)
     kern[(ntiles, ngroups), (TPB, TPB)](
-        d_X, d_Y, _row_sqnorms(d_X, n, T), _row_sqnorms(d_Y, n, T),
-        int(kxt[0]), T(kxt[1]), T(kxt[2]), T(kxt[3]),
-        int(kyt[0]), T(kyt[1]), T(kyt[2]), T(kyt[3]),
-        d_part, d_rowk, d_rowl, d_dk, d_dl)
+        d_X, d_Y, _aux(d_X, n, kx, px, T), _aux(d_Y, n, ky, py, T),
+        int(kxt[0]), T(kxt[1]), T(kxt[2]), T(kxt[3]), bool(kx.shift),
+        int(kyt[0]), T(kyt[1]), T(kyt[2]), T(kyt[3]), bool(ky.shift),
+        d_offx, d_offy, d_part, d_rowk, d_rowl, d_dk, d_dl)
     part = d_part.copy_to_host()
     tot = [math.fsum(part[:, c]) for c in range(3)]  # order-independent, exact rounding
     rowk = d_rowk.copy_to_host()
     rowl = d_rowl.copy_to_host()
-    return GramStats(float(tot[0]), float(tot[1]), float(tot[2]),
-                     rowk.sum(axis=1), rowl.sum(axis=1),
-                     d_dk.copy_to_host(), d_dl.copy_to_host())
+    return (float(tot[0]), float(tot[1]), float(tot[2]), rowk.sum(axis=1), rowl.sum(axis=1),
+            d_dk.copy_to_host(), d_dl.copy_to_host())
+
+
+def gram_stats(X: np.ndarray, Y: np.ndarray, kx, ky, *, centered: bool = False) -> GramStats:
+    """Streaming :class:`GramStats` of k_X on X and k_Y on Y, on the GPU.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d_X), float32 or float64
+    Y : ndarray, shape (n, d_Y), float32 or float64
+        Both float32: the float32 kernel (float32 kernel values, float64
+        sums).  Otherwise both are cast to float64.
+    kx, ky : KernelParams
+        Resolved kernels (``as_tuple() = (code, a, coef0, degree)``).
+    centered : bool
+        Statistics for the centred measures, without cancellation (see
+        :mod:`.base` and :func:`~.stats.streamed_gram_stats`).
+
+    Returns
+    -------
+    GramStats
+        kl, kk, ll as Python floats; rk, rl, dk, dl float64 arrays of length n.
+
+    Raises
+    ------
+    ValueError
+        X or Y not 2-D, or different numbers of rows.
+    """
+    if np.ndim(X) != 2 or np.ndim(Y) != 2 or np.shape(X)[0] != np.shape(Y)[0]:
+        _stream(X, Y, kx, ky)   # raises the ValueError
+    return streamed_gram_stats(_stream, center, X, Y, kx, ky, centered=centered)
+
+
+def center(A: np.ndarray) -> np.ndarray:
+    """Column-centred copy of A, means in float64; float32 input stays float32.
+
+    Centring removes the large mean that float32 could not resolve, so
+    rounding the centred values back to float32 is harmless.
+    """
+    A = np.asarray(A)
+    A64 = A.astype(np.float64, copy=False)
+    Ac = A64 - A64.mean(axis=0)
+    return np.ascontiguousarray(Ac.astype(A.dtype, copy=False) if A.dtype == np.float32 else Ac)
+
+
+def row_stats(A: np.ndarray):
+    """(A @ A.sum(0), squared row norms) of an (n, d) array, in float64 on the host (O(n d))."""
+    A = np.asarray(A, dtype=np.float64)
+    return A @ A.sum(axis=0), np.einsum("ij,ij->i", A, A)
 
 
 def kernel_sum(A: np.ndarray, B: np.ndarray, k, exclude_diag: bool = False) -> float:
@@ -525,9 +578,9 @@ def kernel_sum(A: np.ndarray, B: np.ndarray, k, exclude_diag: bool = False) -> f
     code, a, c0, deg = k.as_tuple()
     d_A, d_B = cuda.to_device(A), cuda.to_device(B)
     _kernel_sum_kernel[(rt, ngroups), (TPB, TPB)](
-        d_A, d_B, _row_sqnorms(d_A, A.shape[0], np.float64),
-        _row_sqnorms(d_B, B.shape[0], np.float64),
-        int(code), float(a), float(c0), float(deg), bool(exclude_diag), d_part)
+        d_A, d_B, _aux(d_A, A.shape[0], k, None, np.float64),
+        _aux(d_B, B.shape[0], k, None, np.float64),
+        int(code), float(a), float(c0), float(deg), bool(k.shift), bool(exclude_diag), d_part)
     return float(math.fsum(d_part.copy_to_host()))
 
 
