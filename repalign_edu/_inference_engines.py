@@ -38,6 +38,9 @@ _BLOCK_ROWS = 512
 
 _KERNEL_KEYS = ("kernel", "sigma", "degree", "gamma", "coef0")
 
+#: n from which stored Gram matrices for permutations are kept in float32
+FLOAT32_FROM = 2048
+
 
 # --------------------------------------------------------------------------- measure forms
 class Form:
@@ -322,6 +325,10 @@ def call_measure(info, X, Y, kwargs, backend):
         raise ValueError(
             f"measure {info.name!r} rejected the arguments {sorted(kwargs)}: {exc}. Pass only "
             "keyword arguments that the measure accepts.") from None
+    except (ArithmeticError, IndexError, KeyError, AttributeError, np.linalg.LinAlgError) as exc:
+        raise ValueError(
+            f"measure {info.name!r} failed on these inputs with {type(exc).__name__}: {exc}. "
+            "Check the measure on (X, Y) first.") from exc
     try:
         val = float(val)
     except (TypeError, ValueError):
@@ -355,7 +362,11 @@ def make_permutation_engine(info, X, Y, kwargs, backend, memory_budget, allow_st
         n = Xv.shape[0]
         if measures._use_feature_space(Xv, Yv, kx, ky):
             return LinearEngine(Xv, Yv, form), "linear feature space"
-        for dtype in (np.float64, np.float32):
+        # float32 storage halves the memory traffic of each permutation's pass; its error on
+        # the statistic is far below 1e-7 (benchmarks/results/inference.md), but small
+        # problems, where traffic does not matter, keep float64
+        dtypes = (np.float32,) if n >= FLOAT32_FROM else (np.float64, np.float32)
+        for dtype in dtypes:
             if gram_bytes(n, np.dtype(dtype).itemsize) + 8 * _BLOCK_ROWS * n * 2 <= memory_budget:
                 return GramEngine(Xv, Yv, form, kx, ky, dtype), f"stored Grams ({np.dtype(dtype).name})"
         if not allow_stream:

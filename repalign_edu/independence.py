@@ -27,7 +27,7 @@ def _numpy_permuted_sums(A, B, rb, perms):
 
 def hsic_test(X, Y, kernel: str = "rbf", *, sigma=None, n_permutations: int = 1000, seed=None,
               estimator: str = "biased", backend: str = "auto",
-              memory_budget: float = DEFAULT_MEMORY_BUDGET, progress: bool = False
+              memory_budget: float = DEFAULT_MEMORY_BUDGET, progress: bool | None = False
               ) -> PermutationResult:
     """Permutation test of independence between paired samples, with HSIC as statistic.
 
@@ -47,9 +47,9 @@ def hsic_test(X, Y, kernel: str = "rbf", *, sigma=None, n_permutations: int = 10
         p = (1 + #{pi : T_pi >= T}) / (1 + n_permutations)
 
     Permuted statistics equal to T up to rounding (relative 1e-12) count as
-    ties.  The Gram matrices are formed and centred once and stored (float64,
-    or float32 storage with float64 sums when only that fits
-    ``memory_budget``); each permutation then costs one pass over them.  The
+    ties.  The Gram matrices are formed and centred once and stored (float64
+    below n = 2048, else float32 storage with float64 sums); each permutation
+    then costs one pass over them.  The
     linear kernel with d_X + d_Y <= n works in feature space (no n x n matrix).
 
     Parameters
@@ -75,9 +75,9 @@ def hsic_test(X, Y, kernel: str = "rbf", *, sigma=None, n_permutations: int = 10
         Validated; the permutation loop runs on the CPU for every backend.
     memory_budget : float
         Bytes for the two stored n x n matrices (default 2 GB: n up to about
-        15,800 in float64, 22,300 in float32).
-    progress : bool
-        tqdm progress bar on stderr.
+        22,300 in float32 storage).
+    progress : bool or None
+        tqdm progress bar on stderr (None: only when stderr is a terminal).
 
     Returns
     -------

@@ -119,7 +119,7 @@ def test_knn_relabelling_kernel_matches_a_recomputation():
     rng = np.random.default_rng(8)
     X, Y = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
     Xn, Yn, k = eng.knn_normed(X, Y, 6)
-    NX, NY = np.argsort(-(Xn @ Xn.T) + 10 * np.eye(50), axis=1, kind="stable")[:, :6], None
+    NX = np.argsort(-(Xn @ Xn.T) + 10 * np.eye(50), axis=1, kind="stable")[:, :6]
     perms = np.array([rng.permutation(50) for _ in range(5)])
     got = cpu_inference.knn_permuted_counts(eng.cpu.knn_sets(Xn, 6), eng.cpu.knn_sets(Yn, 6),
                                             perms)
@@ -164,6 +164,19 @@ def test_groups_restrict_permutations_to_within_group_shuffles():
                                5, ra.inference._group_index(groups, 60))
     for p in perms:
         assert np.array_equal(groups[p], groups) and not np.array_equal(p, np.arange(60))
+
+
+def test_progress_bar_goes_to_stderr(capsys):
+    X, Y = _pair(40, seed=1)
+    quiet = ra.permutation_test(X, Y, n_permutations=30, seed=0)
+    shown = ra.permutation_test(X, Y, n_permutations=30, seed=0, progress=True)
+    ra.bootstrap_ci(X, Y, n_resamples=30, seed=0, progress=True)
+    ra.calibrate_layers([X], [Y], n_permutations=30, seed=0, progress=True)
+    out = capsys.readouterr()
+    assert out.out == "" and "permutations (cka)" in out.err and "30/30" in out.err
+    assert np.array_equal(quiet.null, shown.null)
+    ra.permutation_test(X, Y, n_permutations=30, seed=0, progress=None)   # auto: stderr is no terminal here
+    assert capsys.readouterr().err == ""
 
 
 def test_results_print_render_and_serialise():
@@ -283,6 +296,8 @@ def test_bad_input_raises_value_errors_that_name_the_argument():
         ra.bootstrap_ci(X, Y, measure=lambda A, B: float("nan"))
     with pytest.raises(ValueError, match="method"):
         ra.bootstrap_ci(X, Y, method="studentised")
+    with pytest.raises(ValueError, match="ZeroDivisionError"):
+        ra.permutation_test(X, Y, measure=lambda A, B: 1 / 0)
     with pytest.raises(ValueError, match="rejected the arguments"):
         ra.permutation_test(X, Y, measure="rsa", n_permutations=5, bogus=1)
     with pytest.raises(ValueError, match="zero variance"):
@@ -306,5 +321,7 @@ def test_self_pairs_default_follows_the_estimator():
     X, Y = _pair(40, seed=9)
     assert ra.bootstrap_ci(X, Y, "cka", n_resamples=5, seed=0).self_pairs == "keep"
     assert ra.bootstrap_ci(X, Y, "cka", debiased=True, n_resamples=5, seed=0).self_pairs == "drop"
-    assert ra.bootstrap_ci(X, Y, "hsic", kernel="rbf", estimator="unbiased", n_resamples=5,
+    assert ra.bootstrap_ci(X, Y, "hsic", estimator="unbiased", n_resamples=5,
                            seed=0).self_pairs == "drop"
+    assert ra.bootstrap_ci(X, Y, "hsic", kernel="rbf", estimator="unbiased", n_resamples=5,
+                           seed=0).self_pairs == "keep"
