@@ -30,8 +30,9 @@ from scipy.spatial.distance import cdist
 from . import measures
 from ._validation import as_pair, check_min_samples
 from .backends import cpu, cpu_inference
-from .backends.stats import _hsic_b, _hsic_u
-from .kernels import KernelParams
+from .backends.numpy_ref import center as np_center
+from .backends.stats import _hsic_b, _hsic_u, stream_inputs
+from .kernels import KernelParams, shifted_power
 
 #: row block used when forming stored Gram matrices (float64 rows of n)
 _BLOCK_ROWS = 512
@@ -62,7 +63,8 @@ def parse_form(info, kwargs):
     """A :class:`Form` when ``info`` is cka/hsic/kernel_alignment with known kwargs, else None."""
     kw = dict(kwargs)
     if info.func is measures.cka:
-        unbiased = bool(kw.pop("debiased", False))
+        # the measure's own rule: estimator= (or the deprecated debiased=), validated
+        unbiased = measures._estimator(kw.pop("estimator", "biased"), kw.pop("debiased", None), "cka")
         kind = "cka"
     elif info.func is measures.hsic:
         est = kw.pop("estimator", "biased")
@@ -152,31 +154,58 @@ class LinearEngine:
 
 
 # --------------------------------------------------------------------------- stored / streamed Grams
-def kernel_block(A, B, sqa, sqb, k: KernelParams):
-    """Cross Gram block k(a_i, b_j) (float64) for resolved kernel parameters."""
+def kernel_block(A, B, sqa, sqb, k: KernelParams, aux_a=None, aux_b=None):
+    """Cross Gram block k(a_i, b_j) (float64) for resolved kernel parameters.
+
+    With ``k.shift`` the block is K - k0, computed without cancellation, and
+    ``aux_a``/``aux_b`` are the polynomial offsets of
+    :func:`~repalign_edu.backends.stats.stream_inputs` (as in
+    :func:`~repalign_edu.kernels.gram_from_params`, block by block).
+    """
     if k.name == "laplacian":      # exact distances: sqrt would amplify the expansion's rounding
-        return np.exp(-cdist(A, B) / k.sigma)
+        arg = -cdist(A, B) / k.sigma
+        return np.expm1(arg) if k.shift else np.exp(arg)
     G = A @ B.T
     if k.name == "linear":
         return G
     if k.name == "polynomial":
-        return (k.gamma * G + k.coef0) ** k.degree
+        t = k.gamma * G
+        if aux_a is not None:
+            t = t + (aux_a[:, None] + aux_b[None, :])
+        return shifted_power(t, k.coef0, k.degree) if k.shift else (t + k.coef0) ** k.degree
     sq = np.maximum(sqa[:, None] + sqb[None, :] - 2.0 * G, 0.0)
-    return np.exp(-sq / (2.0 * k.sigma**2))
+    arg = -sq / (2.0 * k.sigma**2)
+    return np.expm1(arg) if k.shift else np.exp(arg)
 
 
-def build_gram(X, k, dtype=np.float64):
-    """(K stored in ``dtype``, kk = <K,K>_F, row sums K1, diag K), all sums in float64."""
+def build_gram(X, k, dtype=np.float64, aux=None, center=False):
+    """(K stored in ``dtype``, kk = <K,K>_F, row sums K1, diag K), all sums in float64.
+
+    ``center=True`` stores HKH (H the centering matrix), centred block by block
+    in float64 from the float64 row sums, and returns its statistics.
+    """
     n = X.shape[0]
     sq = np.einsum("ij,ij->i", X, X)
     K = np.empty((n, n), dtype=dtype)
     r = np.empty(n)
     kk = 0.0
     for i0 in range(0, n, _BLOCK_ROWS):
-        blk = kernel_block(X[i0:i0 + _BLOCK_ROWS], X, sq[i0:i0 + _BLOCK_ROWS], sq, k)
+        a = None if aux is None else aux[i0:i0 + _BLOCK_ROWS]
+        blk = kernel_block(X[i0:i0 + _BLOCK_ROWS], X, sq[i0:i0 + _BLOCK_ROWS], sq, k, a, aux)
         r[i0:i0 + len(blk)] = blk.sum(axis=1)
         kk += float(np.sum(blk * blk))
         K[i0:i0 + len(blk)] = blk
+    if center:
+        mean, grand = r / n, float(r.sum()) / n**2
+        kk = 0.0
+        for i0 in range(0, n, _BLOCK_ROWS):
+            blk = K[i0:i0 + _BLOCK_ROWS].astype(np.float64)
+            blk -= mean[i0:i0 + _BLOCK_ROWS, None]
+            blk -= mean[None, :]
+            blk += grand
+            r[i0:i0 + len(blk)] = blk.sum(axis=1)
+            kk += float(np.sum(blk * blk))
+            K[i0:i0 + _BLOCK_ROWS] = blk
     return K, kk, r, np.diagonal(K).astype(np.float64).copy()
 
 
@@ -187,8 +216,9 @@ def gram_bytes(n, itemsize, count=2):
 class GramEngine:
     """Kernel CKA / KA / HSIC from two stored n x n matrices A (from X) and B (from Y).
 
-    * biased centred:  A = HKH, B = L,       t_p = <A, P L P^T> = n^2 HSIC_b(X, Y_p);
-    * unbiased:        A = K~, B = L~ (zero diagonals), plus c_p = (A1).(B1)_p;
+    * biased centred:  A = HKH, B = HLH,     t_p = <A, P B P^T> = n^2 HSIC_b(X, Y_p);
+    * unbiased:        A = HKH, B = HLH with zero diagonals, plus c_p = (A1).(B1)_p
+      (Song et al.'s estimator is unchanged by K -> HKH);
     * uncentred KA:    A = K,  B = L.
     """
 
@@ -196,8 +226,15 @@ class GramEngine:
         self.form = form
         n = X.shape[0]
         self.n = n
-        A, kk, rk, dk = build_gram(X, kx, dtype)
-        B, ll, rl, dl = build_gram(Y, ky, dtype)
+        if form.centred:
+            # HKH and HLH from the cancellation-free shifted kernels (backends.base): every
+            # HSIC estimator is unchanged, and no digit is lost when K is nearly constant
+            (U, pu, kx), (V, pv, ky) = stream_inputs(X, kx, np_center), stream_inputs(Y, ky, np_center)
+            A, kk, rk, dk = build_gram(U, kx, dtype, pu, center=True)
+            B, ll, rl, dl = build_gram(V, ky, dtype, pv, center=True)
+        else:
+            A, kk, rk, dk = build_gram(X, kx, dtype)
+            B, ll, rl, dl = build_gram(Y, ky, dtype)
         sk, sl = float(rk.sum()), float(rl.sum())
         if form.kind == "ka":
             self.sxx, self.syy = _positive(kk, "X", "kernel alignment"), _positive(ll, "Y", "kernel alignment")
@@ -208,18 +245,9 @@ class GramEngine:
             np.fill_diagonal(B, 0.0)
             self.ra, self.rb = rk - dk, rl - dl
             self.sa, self.sb = sk - float(dk.sum()), sl - float(dl.sum())
-        else:
+        else:                         # A = HKH and B = HLH are centred: t_p = n^2 HSIC_b(X, Y_p)
             self.sxx = _hsic_b(kk, rk, rk, n)
             self.syy = _hsic_b(ll, rl, rl, n)
-            # A = HKH, block by block (float64 arithmetic, stored in dtype)
-            mean = rk / n
-            grand = sk / n**2
-            for i0 in range(0, n, _BLOCK_ROWS):
-                blk = A[i0:i0 + _BLOCK_ROWS].astype(np.float64)
-                blk -= mean[i0:i0 + _BLOCK_ROWS, None]
-                blk -= mean[None, :]
-                blk += grand
-                A[i0:i0 + _BLOCK_ROWS] = blk
         if form.kind == "cka":
             _positive(self.sxx, "X", "CKA")
             _positive(self.syy, "Y", "CKA")
@@ -248,7 +276,8 @@ class StreamEngine:
         self.form, self.X, self.Y, self.kx, self.ky = form, X, Y, kx, ky
         n = X.shape[0]
         self.n = n
-        s = cpu.gram_stats(X, Y, kx, ky)
+        # centred measures use the cancellation-free statistics (see backends.base)
+        s = cpu.gram_stats(X, Y, kx, ky, centered=form.centred)
         self.rk, self.dk = s.rk, s.dk
         if form.kind == "ka":
             self.sxx, self.syy = _positive(s.kk, "X", "kernel alignment"), _positive(s.ll, "Y", "kernel alignment")
@@ -266,33 +295,27 @@ class StreamEngine:
         out = np.empty(len(perms))
         n, f = self.n, self.form
         for q, p in enumerate(perms):
-            s = cpu.gram_stats(self.X, np.ascontiguousarray(self.Y[p]), self.kx, self.ky)
+            s = cpu.gram_stats(self.X, np.ascontiguousarray(self.Y[p]), self.kx, self.ky,
+                               centered=f.centred)
             if f.kind == "ka":
                 cross = s.kl
             elif f.unbiased:
-                cross = _hsic_u(s.kl, self.rk, s.rl, self.dk, s.dl, n)
+                cross = _hsic_u(s.kl, s.rk, s.rl, s.dk, s.dl, n)
             else:
-                cross = _hsic_b(s.kl, self.rk, s.rl, n)
+                cross = _hsic_b(s.kl, s.rk, s.rl, n)
             out[q] = _finish(f, cross, self.sxx, self.syy)
         return out
 
 
 # --------------------------------------------------------------------------- mutual k-NN
 def knn_normed(X, Y, k):
-    """Validated, L2-normalised rows and k for :func:`measures.mutual_knn`'s definition."""
+    """Validated, L2-normalised rows and k, exactly as :func:`measures.mutual_knn` forms them
+    (the same arithmetic, so the same neighbour sets and the same statistic)."""
     X, Y = as_pair(X, Y)
     n = X.shape[0]
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
         raise ValueError(f"k must be an integer with 1 <= k < n = {n}; got k={k!r}.")
-    out = []
-    for A, label in ((X, "X"), (Y, "Y")):
-        A = A.astype(np.float64)
-        norms = np.linalg.norm(A, axis=1)
-        if not np.all(norms > 0):
-            i = int(np.argmin(norms))
-            raise ValueError(f"{label}[{i}] has norm 0 and cannot be L2-normalised; drop that row.")
-        out.append(np.ascontiguousarray(A / norms[:, None]))
-    return out[0], out[1], int(k)
+    return measures._unit_rows(X, "X"), measures._unit_rows(Y, "Y"), int(k)
 
 
 class KnnEngine:

@@ -325,3 +325,27 @@ def test_self_pairs_default_follows_the_estimator():
                            seed=0).self_pairs == "drop"
     assert ra.bootstrap_ci(X, Y, "hsic", kernel="rbf", estimator="unbiased", n_resamples=5,
                            seed=0).self_pairs == "keep"
+
+
+@pytest.mark.parametrize("estimator", ["biased", "unbiased"])
+def test_kernel_permutations_keep_every_digit_when_k_is_nearly_constant(estimator):
+    """Issue 9 kind 1 in the permutation engines: a bandwidth far above the spread of the data."""
+    r = np.random.default_rng(0)
+    X = 1e-3 * r.normal(size=(40, 3))
+    Y = 1e-3 * r.normal(size=(40, 3)) + X
+    kw = dict(kernel="rbf", sigma=10.0, estimator=estimator)
+    ref = ra.cka(X, Y, backend="numpy", **kw)
+    stored = ra.permutation_test(X, Y, "cka", n_permutations=30, seed=1, **kw)
+    streamed = ra.permutation_test(X, Y, "cka", n_permutations=30, seed=1, memory_budget=1, **kw)
+    assert stored.statistic == pytest.approx(ref, rel=1e-8)
+    np.testing.assert_allclose(stored.null, streamed.null, rtol=1e-8)
+    assert np.all((stored.null > -1) & (stored.null < 1))
+
+
+def test_polynomial_permutation_statistic_with_a_large_offset():
+    r = np.random.default_rng(3)
+    X = 30000.0 + r.integers(0, 5, size=(12, 3))
+    Y = r.integers(0, 5, size=(12, 2)).astype(float)
+    ref = ra.cka(X, Y, "polynomial", backend="numpy")
+    res = ra.permutation_test(X, Y, "cka", kernel="polynomial", n_permutations=20, seed=0)
+    assert res.statistic == pytest.approx(ref, rel=1e-8)
