@@ -18,8 +18,7 @@ IDS = sorted(ALL)
 #: Exercises written before issue 13's conventions (progressive hints, named mistakes,
 #: answer_name, the student's own exception): expected to fail the convention tests below
 #: until their modules are updated (not strict: some of them already pass one of those tests).
-PENDING = {"05.add_one_pvalue", "05.calibrated_score", "05.null_mean", "06.forced", "06.identify",
-           "06.kept", "10.pair_by_id", "10.significant"}
+PENDING = {"05.add_one_pvalue", "05.calibrated_score", "05.null_mean"}
 _CONVENTION_TESTS = {"test_every_common_mistake_is_rejected_and_named", "test_the_students_exception_is_reported",
                      "test_hints_are_progressive_and_never_the_solution",
                      "test_printed_solution_is_the_reference_and_passes"}
@@ -47,7 +46,7 @@ def _mistakes(e):
 
 def test_registry_covers_every_lesson_module():
     lessons = {i.split(".")[0] for i in IDS}
-    assert {"00", "01", "02", "03", "04", "07", "08", "09"} <= lessons
+    assert {"00", "01", "02", "03", "04", "06", "07", "08", "09", "10"} <= lessons
     assert all(isinstance(e, Exercise) and e.id == k for k, e in REGISTRY.items())
 
 
@@ -205,3 +204,62 @@ def test_invariance_table_answer_matches_the_measured_maps():
         for m, Xm in maps.items():
             unchanged = abs(fn(Xm, Y, backend="numpy") - fn(X, Y, backend="numpy")) < 1e-10
             assert unchanged == lesson04.invariances.reference[name][m], (name, m)
+
+
+def test_identify_reference_is_the_tie_rule_of_the_sanity_module():
+    """06.identify's reference agrees with sanity.identification_accuracy, ties included."""
+    from repalign_edu import sanity
+    from repalign_edu.exercises import lesson06
+    rng = np.random.default_rng(6)
+    for L in (3, 6):
+        for _ in range(20):
+            S = rng.integers(0, 3, size=(L, L)).astype(float)           # many exact ties
+            full = np.full((2, 2, L, L), np.nan)
+            full[0, 1] = S
+            assert lesson06.identify.reference(S) == pytest.approx(sanity.identification_accuracy(full)[0, 1],
+                                                                   abs=1e-12)
+    S = np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 1.0], [3.0, 0.0, 1.0]])
+    assert lesson06.identify.reference(S) == pytest.approx((0.5 + 1 + 0) / 3)
+
+
+def test_kept_reference_is_svcca_truncation():
+    """06.kept's reference keeps as many components as cca.Basis.truncate."""
+    from repalign_edu import cca
+    from repalign_edu.exercises import lesson06
+    rng = np.random.default_rng(7)
+    for _ in range(10):
+        F = rng.normal(size=(50, 8)) * rng.gamma(1.0, size=8)
+        b = cca.basis(F)
+        for variance in (0.5, 0.9, 0.99):
+            assert lesson06.kept.reference(b.s, variance) == b.truncate(variance).rank
+
+
+def test_pair_reference_agrees_with_the_package():
+    """10.pair_by_id's reference pairs rows as `--id-column` does (io._pair_rows)."""
+    from repalign_edu.exercises import lesson10
+    from repalign_edu.io import Representation, _pair_rows
+    rng = np.random.default_rng(0)
+    ids_a = [f"p{k}" for k in rng.integers(0, 30, 40)]
+    ids_b = [f"p{k}" for k in rng.integers(0, 30, 35)]
+    a = Representation(np.zeros((40, 1)), "A", np.array(ids_a))
+    b = Representation(np.zeros((35, 1)), "B", np.array(ids_b))
+    rows_a, rows_b, _, _ = _pair_rows(a, b, "id")
+    ra_, rb_ = lesson10.pair_by_id.reference(ids_a, ids_b)
+    np.testing.assert_array_equal(ra_, rows_a)
+    np.testing.assert_array_equal(rb_, rows_b)
+
+
+def test_significant_reference_reads_the_compare_result():
+    """10.significant's reference on what `repalign compare --json` writes (report.compare(...).to_dict())."""
+    from repalign_edu import report
+    from repalign_edu.exercises import lesson10
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    Y = np.c_[X[:, 0] + 0.1 * rng.normal(size=40), rng.normal(size=(40, 2))]     # shares a direction with X
+    Z = rng.normal(size=(40, 3))                                                  # independent of X
+    related = report.compare(X, Y, measures=["cka"], permutations=19, seed=0).to_dict()
+    unrelated = report.compare(X, Z, measures=["cka"], permutations=19, seed=0).to_dict()
+    assert related["measures"]["cka"]["pvalue"] == pytest.approx(1 / 20)        # the smallest p: 0.05 counts
+    assert lesson10.significant.reference(related) == ["cka"]
+    assert unrelated["measures"]["cka"]["pvalue"] > 0.05
+    assert lesson10.significant.reference(unrelated) == []

@@ -3,40 +3,49 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cca import Basis
-from ..sanity import identification_accuracy
-from ._core import Exercise
+from ._core import Exercise, compare_function
 
 
 # --------------------------------------------------------------------------- 06.identify
-def _identify_ref(S):
-    S = np.asarray(S, dtype=float)
-    full = np.full((2, 2) + S.shape, np.nan)
-    full[0, 1] = S
-    return float(identification_accuracy(full)[0, 1])
+def _accuracy(S):
+    top = S.max(axis=1, keepdims=True)
+    tied = S >= top - 1e-9 * np.maximum(1.0, np.abs(top))     # the layers tied for the row maximum
+    return np.mean(np.diag(tied) / tied.sum(axis=1))
 
 
-_CASES = [
-    np.eye(4) + 0.1,                                              # perfect
-    np.array([[0.9, 0.8, 0.1], [0.95, 0.9, 0.2], [0.1, 0.2, 0.7]]),  # row 2 picks layer 1
-    np.ones((3, 3)),                                             # all tied: chance
-    np.array([[1.0, 1.0, 0.0], [0.2, 0.5, 0.5], [0.0, 0.3, 0.9]]),   # two ties
-]
+def _accuracy_first_max(S):
+    return np.mean(np.argmax(S, axis=1) == np.arange(len(S)))
+
+
+def _accuracy_full_credit(S):
+    top = S.max(axis=1, keepdims=True)
+    return np.mean(np.diag(np.isclose(S, top)))
+
+
+def _accuracy_columns(S):
+    return _accuracy(S.T)
+
+
+def _identify_inputs():
+    rng = np.random.default_rng(6)
+    return [
+        (np.eye(4) + 0.1,),                                               # perfect
+        (np.array([[0.9, 0.8, 0.1], [0.95, 0.9, 0.2], [0.1, 0.2, 0.7]]),),  # row 2 picks layer 1
+        (np.ones((3, 3)),),                                               # all tied: chance
+        (np.array([[1.0, 1.0, 0.0], [0.2, 0.5, 0.5], [0.0, 0.3, 0.9]]),),   # two ties
+        (rng.random((6, 6)),),                                            # no ties, not symmetric
+    ]
 
 
 def _check_identify(fn):
-    for S in _CASES:
-        try:
-            got = float(fn(S.copy()))
-        except (TypeError, ValueError):
-            return False, "return one number, the fraction of rows that find their layer."
-        want = _identify_ref(S)
-        if abs(got - want) > 1e-12:
-            ties = np.isclose(S, S.max(axis=1, keepdims=True)).sum(axis=1).max() > 1
-            why = (" This matrix has ties: a row whose maximum is shared by t layers, one of them "
-                   "the right one, scores 1/t." if ties else "")
-            return False, f"on S =\n{S}\nyou return {got:.4g}, expected {want:.4g}.{why}"
-    return True, "argmax per row, with ties credited 1/t: the expected accuracy of a random tie-break."
+    return compare_function(fn, _accuracy, _identify_inputs(), mistakes=[
+        (_accuracy_first_max, "a tie is broken in favour of the first layer: a row whose maximum is "
+                              "shared by t layers, one of them the right one, scores 1/t."),
+        (_accuracy_full_credit, "a tie that contains the right layer scores 1/t, not 1 (t tied layers)."),
+        (_accuracy_columns, "the rows are the layers of network A: take the maximum along each row "
+                            "(axis=1), not each column."),
+    ], rtol=1e-12, atol=1e-12,
+        passed="argmax per row, with ties credited 1/t: the expected accuracy of a random tie-break.")
 
 
 identify = Exercise(
@@ -45,23 +54,26 @@ identify = Exercise(
             "columns: layers of network B): the fraction of rows whose most similar column is "
             "the diagonal one, a tie of t columns that contains it scoring 1/t."),
     checker=_check_identify,
-    hint_text=("top = S.max(axis=1, keepdims=True); tied = np.isclose(S, top); the credit of row l "
-               "is tied[l, l] / tied[l].sum()."),
-    solution_text=("def accuracy(S):\n    top = S.max(axis=1, keepdims=True)\n"
-                   "    tied = np.isclose(S, top, rtol=1e-9, atol=0)\n"
-                   "    return float(np.mean(np.diag(tied) / tied.sum(axis=1)))"),
-    reference=_identify_ref,
+    reference=_accuracy,
+    answer_name="accuracy",
+    hints=("Treat each row on its own: which columns reach the row's maximum, and is the diagonal one among them?",
+           "S.max(axis=1, keepdims=True) is each row's maximum; a boolean matrix of the entries that reach it "
+           "(up to rounding) gives, per row, the number t of tied layers and whether layer l is one of them."),
+    mistakes=(_accuracy_first_max, _accuracy_full_credit, _accuracy_columns),
 )
 
 
 # --------------------------------------------------------------------------- 06.forced
 def _check_forced(answer):
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
+    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer)):
         return False, "answer with an integer."
     if answer == 16:
         return True, "30 + 35 - (50 - 1) = 16: centring leaves n - 1 = 49 dimensions."
     if answer == 15:
         return False, "close: after centring the samples span n - 1 dimensions, not n."
+    if answer == 30:
+        return False, ("the smaller rank bounds how many correlations there are, not how many are "
+                       "forced to be 1.")
     return False, f"{answer} is not it."
 
 
@@ -70,37 +82,51 @@ forced = Exercise(
     prompt=("n = 50 samples; after centring, X has rank 30 and Y rank 35. How many canonical "
             "correlations equal 1 whatever the data?"),
     checker=_check_forced,
-    hint_text=("Two subspaces of dimensions a and b inside a space of dimension D share at least "
-               "a + b - D dimensions. What is D for centred samples?"),
-    solution_text="a + b - D with D = n - 1 = 49 (centring removes the all-ones direction): 16.",
     reference=16,
+    answer_name="my_forced",
+    hints=("A canonical correlation is 1 when the column spaces of X_c and Y_c share a direction. "
+           "When must two subspaces share directions?",
+           "Two subspaces of dimensions a and b inside a space of dimension D share at least a + b - D "
+           "dimensions. What is D for centred samples?"),
+    explanation="a + b - D with D = n - 1 = 49 (centring removes the all-ones direction): 30 + 35 - 49 = 16.",
+    mistakes=(15, 30),
 )
 
 
 # --------------------------------------------------------------------------- 06.kept
-def _kept_ref(s, variance=0.99):
-    s = np.asarray(s, dtype=float)
-    b = Basis(np.eye(len(s)), s, np.eye(len(s)), np.diag(s))
-    return int(b.truncate(variance).rank)
+def _n_kept(s, variance):
+    frac = np.cumsum(s**2) / np.sum(s**2)             # the fraction of variance of the leading components
+    return int(np.searchsorted(frac, variance * (1 - 1e-12)) + 1)
+
+
+def _kept_by_s(s, variance):
+    frac = np.cumsum(s) / np.sum(s)
+    return int(np.searchsorted(frac, variance * (1 - 1e-12)) + 1)
+
+
+def _kept_off_by_one(s, variance):
+    frac = np.cumsum(s**2) / np.sum(s**2)
+    return int(np.searchsorted(frac, variance * (1 - 1e-12)))
+
+
+def _kept_strictly_above(s, variance):
+    frac = np.cumsum(s**2) / np.sum(s**2)
+    return int(np.sum(frac <= variance) + 1)
+
+
+def _kept_inputs():
+    rng = np.random.default_rng(6)
+    return [(np.array([3.0, 2.0, 1.0, 0.1]), 0.99), (np.array([10.0, 1.0, 1.0]), 0.9),
+            (np.sort(rng.random(20))[::-1], 0.99), (np.array([1.0, 1.0]), 0.5),
+            (np.array([2.0, 1.0, 1.0, 1.0]), 0.5)]
 
 
 def _check_kept(fn):
-    rng = np.random.default_rng(6)
-    cases = [(np.array([3.0, 2.0, 1.0, 0.1]), 0.99), (np.array([10.0, 1.0, 1.0]), 0.9),
-             (np.sort(rng.random(20))[::-1], 0.99), (np.array([1.0, 1.0]), 0.5)]
-    for s, v in cases:
-        try:
-            got = int(fn(s.copy(), v))
-        except (TypeError, ValueError):
-            return False, "return an integer, the number of components kept."
-        want = _kept_ref(s, v)
-        if got != want:
-            frac = np.cumsum(s) / s.sum()
-            if np.any(frac >= v) and got == int(np.searchsorted(frac, v) + 1):
-                return False, ("the variance of a component is its squared singular value: "
-                               "use s**2, not s.")
-            return False, f"for s = {np.round(s, 3)} and variance = {v} you keep {got}, expected {want}."
-    return True, "the fewest leading components whose s^2 reach the fraction of the total."
+    return compare_function(fn, _n_kept, _kept_inputs(), mistakes=[
+        (_kept_by_s, "the variance of a component is its squared singular value: use s**2, not s."),
+        (_kept_off_by_one, "count the components: the first index where the fraction reaches `variance`, plus 1."),
+        (_kept_strictly_above, "keep the fewest components that *reach* the fraction (>=), not exceed it."),
+    ], passed="the fewest leading components whose s^2 reach the fraction of the total.")
 
 
 kept = Exercise(
@@ -108,8 +134,10 @@ kept = Exercise(
     prompt=("SVCCA keeps the fewest leading principal components that explain a fraction "
             "`variance` of the total. Write n_kept(s, variance) from the singular values s (decreasing)."),
     checker=_check_kept,
-    hint_text="np.cumsum(s**2) / np.sum(s**2), then the first index where it reaches variance, plus 1.",
-    solution_text=("def n_kept(s, variance):\n    frac = np.cumsum(s**2) / np.sum(s**2)\n"
-                   "    return int(np.searchsorted(frac, variance * (1 - 1e-12)) + 1)"),
-    reference=_kept_ref,
+    reference=_n_kept,
+    answer_name="n_kept",
+    hints=("How much of the total variance does a principal component explain, in terms of its singular value?",
+           "The variance of component k is s_k^2: take the cumulative fraction np.cumsum(s**2) / np.sum(s**2) "
+           "and count how many components it takes to reach `variance` (np.searchsorted helps; mind rounding)."),
+    mistakes=(_kept_by_s, _kept_off_by_one, _kept_strictly_above),
 )
