@@ -58,7 +58,7 @@ leave-one-out values come from (k+1)-neighbour lists found once).
 The biased linear CKA has an upward bias of order d/n.  The percentile interval
 inherits it twice (estimate and resamples) and can miss the truth completely
 when d is not small against n (d = 20, n = 300: coverage 0%; "basic" 93%,
-``debiased=True`` with the percentile interval 98%).  For d << n all methods
+``estimator="unbiased"`` with the percentile interval 98%).  For d << n all methods
 cover at about 95% (d = 3, n = 500: 95-96%).
 """
 from __future__ import annotations
@@ -437,7 +437,7 @@ def permutation_test(X, Y, measure="cka", *, n_permutations: int = 1000, alpha: 
     progress : bool or None
         Show a tqdm progress bar on stderr (None: only when stderr is a terminal).
     **measure_kwargs
-        Passed to the measure (``kernel="rbf"``, ``debiased=True``, ``k=10``...).
+        Passed to the measure (``kernel="rbf"``, ``estimator="unbiased"``, ``k=10``...).
 
     Returns
     -------
@@ -544,7 +544,7 @@ def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float =
         "auto" (default): "drop" for unbiased estimators with linear or
         polynomial kernels and for mutual k-NN, "keep" otherwise: the better
         calibrated choice for each (measured in benchmarks/results/inference.md).  For biased CKA with d
-        not small against n, use debiased=True or method="basic".
+        not small against n, use estimator="unbiased" or method="basic".
     memory_budget : float
         Bytes for stored matrices (five n x n float64 for kernel measures).
     progress : bool or None

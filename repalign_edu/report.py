@@ -52,7 +52,7 @@ ALIASES = {
     "cka": ("cka", {}),
     "cka-linear": ("cka", {}),
     "cka-rbf": ("cka", {"kernel": "rbf"}),
-    "cka-debiased": ("cka", {"debiased": True}),
+    "cka-debiased": ("cka", {"estimator": "unbiased"}),
     "cka-rbf-debiased": ("cka", {"kernel": "rbf", "debiased": True}),
     "ka": ("kernel_alignment", {}),
     "ka-centered": ("kernel_alignment", {"centered": True}),
