@@ -112,6 +112,28 @@ def _finish(form, cross, sxx, syy):
     return cross / math.sqrt(sxx * syy)
 
 
+def _self_terms(form, n, kk, ll, rows_k=None, rows_l=None):
+    """(sxx, syy, scale): the fixed self terms of a permutation null, checked.
+
+    ``kk``, ``ll`` are <K,K>_F and <L,L>_F; ``rows_k = (K1, diag K)`` (likewise
+    ``rows_l``) are needed for the unbiased estimator and, when given, used by
+    the biased one (None: centred features, whose row sums are 0).
+    """
+    if form.kind == "ka":
+        sxx, syy = _positive(kk, "X", "kernel alignment"), _positive(ll, "Y", "kernel alignment")
+    elif form.unbiased:
+        (rk, dk), (rl, dl) = rows_k, rows_l
+        sxx, syy = _hsic_u(kk, rk, rk, dk, dk, n), _hsic_u(ll, rl, rl, dl, dl, n)
+    elif rows_k is None:
+        sxx, syy = kk / n**2, ll / n**2
+    else:
+        sxx, syy = _hsic_b(kk, rows_k[0], rows_k[0], n), _hsic_b(ll, rows_l[0], rows_l[0], n)
+    if form.kind == "cka":
+        _positive(sxx, "X", "CKA")
+        _positive(syy, "Y", "CKA")
+    return sxx, syy, (math.sqrt(abs(sxx * syy)) if form.kind == "hsic" else 1.0)
+
+
 # --------------------------------------------------------------------------- linear, feature space
 class LinearEngine:
     """CKA / KA / HSIC with linear kernels in feature space (d_X + d_Y <= n)."""
@@ -123,19 +145,11 @@ class LinearEngine:
         self.n = n
         kk = float(np.sum(np.square(X.T @ X)))
         ll = float(np.sum(np.square(Y.T @ Y)))
-        if form.kind == "ka":
-            self.sxx, self.syy = _positive(kk, "X", "kernel alignment"), _positive(ll, "Y", "kernel alignment")
-        elif form.unbiased:
-            self.rk, self.dk = X @ X.sum(axis=0), np.einsum("ij,ij->i", X, X)
-            self.rl, self.dl = Y @ Y.sum(axis=0), np.einsum("ij,ij->i", Y, Y)
-            self.sxx = _hsic_u(kk, self.rk, self.rk, self.dk, self.dk, n)
-            self.syy = _hsic_u(ll, self.rl, self.rl, self.dl, self.dl, n)
-        else:
-            self.sxx, self.syy = kk / n**2, ll / n**2
-        if form.kind == "cka":
-            _positive(self.sxx, "X", "CKA")
-            _positive(self.syy, "Y", "CKA")
-        self.scale = math.sqrt(abs(self.sxx * self.syy)) if form.kind == "hsic" else 1.0
+        rows_k = rows_l = None
+        if form.unbiased:
+            self.rk, self.dk = rows_k = X @ X.sum(axis=0), np.einsum("ij,ij->i", X, X)
+            self.rl, self.dl = rows_l = Y @ Y.sum(axis=0), np.einsum("ij,ij->i", Y, Y)
+        self.sxx, self.syy, self.scale = _self_terms(form, n, kk, ll, rows_k, rows_l)
 
     def null(self, perms):
         out = np.empty(len(perms))
@@ -236,23 +250,14 @@ class GramEngine:
             A, kk, rk, dk = build_gram(X, kx, dtype)
             B, ll, rl, dl = build_gram(Y, ky, dtype)
         sk, sl = float(rk.sum()), float(rl.sum())
-        if form.kind == "ka":
-            self.sxx, self.syy = _positive(kk, "X", "kernel alignment"), _positive(ll, "Y", "kernel alignment")
-        elif form.unbiased:
-            self.sxx = _hsic_u(kk, rk, rk, dk, dk, n)
-            self.syy = _hsic_u(ll, rl, rl, dl, dl, n)
+        self.sxx, self.syy, self.scale = _self_terms(form, n, kk, ll, (rk, dk), (rl, dl))
+        if form.unbiased:
             np.fill_diagonal(A, 0.0)
             np.fill_diagonal(B, 0.0)
             self.ra, self.rb = rk - dk, rl - dl
             self.sa, self.sb = sk - float(dk.sum()), sl - float(dl.sum())
-        else:                         # A = HKH and B = HLH are centred: t_p = n^2 HSIC_b(X, Y_p)
-            self.sxx = _hsic_b(kk, rk, rk, n)
-            self.syy = _hsic_b(ll, rl, rl, n)
-        if form.kind == "cka":
-            _positive(self.sxx, "X", "CKA")
-            _positive(self.syy, "Y", "CKA")
+        # biased: A = HKH and B = HLH are centred, so t_p = <A, P B P^T> = n^2 HSIC_b(X, Y_p)
         self.A, self.B = A, B
-        self.scale = math.sqrt(abs(self.sxx * self.syy)) if form.kind == "hsic" else 1.0
 
     def null(self, perms):
         perms = np.asarray(perms, dtype=np.int64)
@@ -278,18 +283,7 @@ class StreamEngine:
         self.n = n
         # centred measures use the cancellation-free statistics (see backends.base)
         s = cpu.gram_stats(X, Y, kx, ky, centered=form.centred)
-        self.rk, self.dk = s.rk, s.dk
-        if form.kind == "ka":
-            self.sxx, self.syy = _positive(s.kk, "X", "kernel alignment"), _positive(s.ll, "Y", "kernel alignment")
-        elif form.unbiased:
-            self.sxx = _hsic_u(s.kk, s.rk, s.rk, s.dk, s.dk, n)
-            self.syy = _hsic_u(s.ll, s.rl, s.rl, s.dl, s.dl, n)
-        else:
-            self.sxx, self.syy = _hsic_b(s.kk, s.rk, s.rk, n), _hsic_b(s.ll, s.rl, s.rl, n)
-        if form.kind == "cka":
-            _positive(self.sxx, "X", "CKA")
-            _positive(self.syy, "Y", "CKA")
-        self.scale = math.sqrt(abs(self.sxx * self.syy)) if form.kind == "hsic" else 1.0
+        self.sxx, self.syy, self.scale = _self_terms(form, n, s.kk, s.ll, (s.rk, s.dk), (s.rl, s.dl))
 
     def null(self, perms):
         out = np.empty(len(perms))

@@ -596,6 +596,24 @@ def _values_to(result_arrays):
     return {m: result_arrays[m] for m in ALL_MEASURES}
 
 
+def _graded_similarities(layer, models, refs, levels, representations_at):
+    """Every measure between each model's layer at each level and each clean reference.
+
+    ``representations_at(level)`` gives the models' per-layer representations at
+    one level (label noise, input noise); returns {measure: (G, len(models) * len(refs))}.
+    """
+    ref_prep = [prepare(deep_zoo_representations((r,))[0][layer - 1]) for r in refs]
+    out = {m: np.empty((len(levels), len(models) * len(refs))) for m in ALL_MEASURES}
+    for g, level in enumerate(levels):
+        for a, net in enumerate(representations_at(level)):
+            pa = prepare(net[layer - 1])
+            for b, pb in enumerate(ref_prep):
+                s = pair_similarities(pa, pb)
+                for m in ALL_MEASURES:
+                    out[m][g, a * len(refs) + b] = s[m]
+    return out
+
+
 def random_label_test(*, layer: int = 6, models=(0, 1, 2), refs=(3, 4, 5, 6, 7, 8, 9),
                       noise_levels=(0.0, 0.5, 1.0), cache=True) -> RankingResult:
     """ReSi's random-label test in miniature.
@@ -625,17 +643,8 @@ def random_label_test(*, layer: int = 6, models=(0, 1, 2), refs=(3, 4, 5, 6, 7, 
         ``levels`` = ``noise_levels``; values (G, len(models) * len(refs)).
     """
     def compute():
-        ref_prep = [prepare(deep_zoo_representations((r,))[0][layer - 1]) for r in refs]
-        out = {m: np.empty((len(noise_levels), len(models) * len(refs))) for m in ALL_MEASURES}
-        for g, ln in enumerate(noise_levels):
-            reps = deep_zoo_representations(models, label_noise=ln)
-            for a, net in enumerate(reps):
-                pa = prepare(net[layer - 1])
-                for b, pb in enumerate(ref_prep):
-                    s = pair_similarities(pa, pb)
-                    for m in ALL_MEASURES:
-                        out[m][g, a * len(refs) + b] = s[m]
-        return out
+        return _graded_similarities(layer, models, refs, noise_levels,
+                                    lambda ln: deep_zoo_representations(models, label_noise=ln))
 
     vals = _cached("random_labels", {"layer": layer, "models": list(models), "refs": list(refs),
                                      "levels": list(noise_levels)}, compute, cache)
@@ -666,17 +675,8 @@ def input_noise_test(*, layer: int = 6, models=(0, 1, 2), refs=(3, 4, 5),
         ``levels`` = ``strengths``.
     """
     def compute():
-        ref_prep = [prepare(deep_zoo_representations((r,))[0][layer - 1]) for r in refs]
-        out = {m: np.empty((len(strengths), len(models) * len(refs))) for m in ALL_MEASURES}
-        for g, st in enumerate(strengths):
-            reps = deep_zoo_representations(models, input_noise=st)
-            for a, net in enumerate(reps):
-                pa = prepare(net[layer - 1])
-                for b, pb in enumerate(ref_prep):
-                    s = pair_similarities(pa, pb)
-                    for m in ALL_MEASURES:
-                        out[m][g, a * len(refs) + b] = s[m]
-        return out
+        return _graded_similarities(layer, models, refs, strengths,
+                                    lambda st: deep_zoo_representations(models, input_noise=st))
 
     vals = _cached("input_noise", {"layer": layer, "models": list(models), "refs": list(refs),
                                    "strengths": list(strengths)}, compute, cache)
