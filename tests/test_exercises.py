@@ -18,7 +18,7 @@ IDS = sorted(ALL)
 #: Exercises written before issue 13's conventions (progressive hints, named mistakes,
 #: answer_name, the student's own exception): expected to fail the convention tests below
 #: until their modules are updated (not strict: some of them already pass one of those tests).
-PENDING = {"05.add_one_pvalue", "05.calibrated_score", "05.null_mean"}
+PENDING: set[str] = set()
 _CONVENTION_TESTS = {"test_every_common_mistake_is_rejected_and_named", "test_the_students_exception_is_reported",
                      "test_hints_are_progressive_and_never_the_solution",
                      "test_printed_solution_is_the_reference_and_passes"}
@@ -46,7 +46,7 @@ def _mistakes(e):
 
 def test_registry_covers_every_lesson_module():
     lessons = {i.split(".")[0] for i in IDS}
-    assert {"00", "01", "02", "03", "04", "06", "07", "08", "09", "10"} <= lessons
+    assert {"00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10"} <= lessons
     assert all(isinstance(e, Exercise) and e.id == k for k, e in REGISTRY.items())
 
 
@@ -263,3 +263,31 @@ def test_significant_reference_reads_the_compare_result():
     assert lesson10.significant.reference(related) == ["cka"]
     assert unrelated["measures"]["cka"]["pvalue"] > 0.05
     assert lesson10.significant.reference(unrelated) == []
+
+
+def test_pvalue_and_calibrated_references_agree_with_the_package():
+    """05.add_one_pvalue's and 05.calibrated_score's references reproduce ra.permutation_test."""
+    from repalign_edu.exercises import lesson05
+    rng = np.random.default_rng(0)
+    for alpha, K in ((0.05, 99), (0.1, 199), (0.05, 39)):
+        X, Y = rng.normal(size=(40, 3)), rng.normal(size=(40, 3))
+        X[:, 0] += Y[:, 0]                                          # a modest real alignment
+        res = ra.permutation_test(X, Y, "cka", n_permutations=K, alpha=alpha, seed=1)
+        assert lesson05.add_one_pvalue.reference(res.statistic, res.null) == res.pvalue
+        got = lesson05.calibrated_score.reference(res.statistic, res.null, alpha, 1.0)
+        assert got == pytest.approx(res.calibrated, abs=1e-15)
+        assert 0.0 < got < 1.0                                     # the case where the threshold matters
+
+
+def test_null_mean_reference_is_the_average_over_all_permutations():
+    """05.null_mean's reference equals the mean of tr(K P L P^T) over all n! permutations (n = 5)."""
+    import itertools
+    from repalign_edu.exercises import lesson05
+    rng = np.random.default_rng(5)
+    n = 5
+    H = np.eye(n) - 1.0 / n
+    for _ in range(3):
+        A, B = rng.normal(size=(n, 3)), rng.normal(size=(n, 2))
+        K, L = H @ (A @ A.T) @ H, H @ np.tanh(B @ B.T) @ H          # centred Gram matrices
+        mean = np.mean([np.trace(K @ L[np.ix_(p, p)]) for p in itertools.permutations(range(n))])
+        assert lesson05.null_mean.reference(np.trace(K), np.trace(L), n) == pytest.approx(mean, rel=1e-12)
