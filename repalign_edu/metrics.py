@@ -510,7 +510,7 @@ def default_measures(*, k: int = 10,
     ``CCA (rho-bar)``             cca.cca_similarity(X, Y)                        similarity
     ``SVCCA (0.99)``              cca.svcca(X, Y, 0.99)                           similarity
     ``PWCCA (weights of X)``      cca.pwcca(X, Y)                                 similarity
-    ``linear regression (X | Y)`` cca.linear_regression_similarity(X, Y)          similarity
+    ``linear regression (X from Y)`` cca.linear_regression_similarity(X, Y)          similarity
     ``CKNNA``                     neighbors.cknna(X, Y, k)                        similarity
     ``k-NN Jaccard``              neighbors.knn_jaccard(X, Y, k)                  similarity
     ============================  ==============================================  =========
@@ -548,7 +548,7 @@ def default_measures(*, k: int = 10,
             "CCA (rho-bar)": cca_similarity,
             "SVCCA (0.99)": lambda X, Y: svcca(X, Y, 0.99),
             "PWCCA (weights of X)": pwcca,
-            "linear regression (X | Y)": linear_regression_similarity,
+            "linear regression (X from Y)": linear_regression_similarity,
             "CKNNA": lambda X, Y: cknna(X, Y, k, backend="numpy"),
             "k-NN Jaccard": lambda X, Y: knn_jaccard(X, Y, k, backend="numpy"),
         })
@@ -592,7 +592,7 @@ class InvarianceTable:
         """A Markdown table with a check mark where the measure is invariant."""
         head = "| measure | " + " | ".join(self.transforms) + " |"
         sep = "|---|" + "---|" * len(self.transforms)
-        rows = ["| " + m + " | " + " | ".join("✓" if self.invariant[m, t] else "✗"
+        rows = ["| " + m.replace("|", "\\|") + " | " + " | ".join("✓" if self.invariant[m, t] else "✗"
                                               for t in self.transforms) + " |"
                 for m in self.measures]
         return "\n".join([head, sep, *rows])

@@ -29,8 +29,8 @@ def _standardise(X):
 
 def _check_center(fn):
     return compare_function(fn, _center, [(_X1,), (_X2,)], mistakes=[
-        (_center_rows, "you subtracted each row's (sample's) mean; H X subtracts each column's "
-                       "(feature's) mean: use axis=0."),
+        (_center_rows, "you subtracted each row's (sample's) mean; which mean does H X = X - 1 1^T X / n "
+                       "subtract?"),
         (_center_global, "you subtracted one overall mean; every feature (column) needs its own mean."),
         (_standardise, "you also divided by the standard deviation; centring only subtracts the mean."),
     ], passed="every column now has mean 0.")
@@ -80,8 +80,8 @@ def _check_ka(fn):
     return compare_function(fn, _my_ka, _ka_inputs(), mistakes=[
         (_ka_centred, "you centred the features first: that is CKA (lesson 04), not the paper's "
                       "uncentred A-hat, which uses the raw Gram matrices."),
-        (_ka_no_sqrt, "the denominator is the product of the Frobenius norms ||K||_F ||L||_F, the "
-                      "square roots of sum(K*K) and sum(L*L)."),
+        (_ka_no_sqrt, "your numerator is right but your denominator is not: compare it with the "
+                      "definition of the Frobenius norm ||K||_F."),
         (_ka_matrix_product, "<K, L>_F is the sum of the entrywise products K * L, not of the matrix "
                              "product K @ L."),
     ], passed="your A-hat matches ra.kernel_alignment.")
