@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--permutations", type=_nonneg_int, default=0, metavar="N",
                    help="permutation test with N permutations: p-value and calibrated score")
     c.add_argument("--ci", type=_level, metavar="LEVEL", help="bootstrap interval at this level, e.g. 0.95")
+    c.add_argument("--ci-method", choices=("auto", "percentile", "basic", "bca", "jackknife"),
+                   default="auto", help="interval method for --ci (default auto: jackknife for "
+                   "the k-NN measures, basic otherwise)")
     c.add_argument("--resamples", type=_pos_int, default=1000, metavar="N",
                    help="bootstrap resamples for --ci (default 1000)")
     c.add_argument("--seed", type=_nonneg_int, help="seed of permutations and resamples")
@@ -165,7 +168,7 @@ def _run(args):
     if args.command == "compare":
         ca, cb = _columns(args)
         return report.compare(args.A, args.B, measures=args.measures, permutations=args.permutations,
-                              ci=args.ci, n_resamples=args.resamples, seed=args.seed,
+                              ci=args.ci, n_resamples=args.resamples, ci_method=args.ci_method, seed=args.seed,
                               backend=args.backend, key_A=ka, key_B=kb, id_column=args.id_column,
                               columns_A=ca, columns_B=cb, drop_nan=args.drop_nan,
                               progress=_progress(args))

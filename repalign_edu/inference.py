@@ -67,6 +67,8 @@ import math
 import sys
 from dataclasses import dataclass, field
 
+from collections.abc import Mapping
+
 import numpy as np
 from scipy.stats import norm
 
@@ -663,9 +665,11 @@ def calibrate_layers(layers_X, layers_Y, measure="cka", *, agg: str = "max",
 
     Parameters
     ----------
-    layers_X : sequence of array_like, each (n, d_a)
-    layers_Y : sequence of array_like, each (n, d_b)
+    layers_X : sequence of array_like, each (n, d_a), or dict {layer name: array}
+    layers_Y : sequence of array_like, each (n, d_b), or dict {layer name: array}
         All layers share the same n rows (the same inputs, in the same order).
+        A dict (e.g. from :func:`repalign_edu.extract.activations`) is taken in
+        its iteration order.
     measure : str or callable
     agg : {"max", "min", "mean", "median"}
         Aggregate over the len(layers_X) x len(layers_Y) matrix.  "max" is the
@@ -698,9 +702,14 @@ def calibrate_layers(layers_X, layers_Y, measure="cka", *, agg: str = "max",
     alpha = _check_unit(alpha, "alpha")
     backend = resolve_backend(backend)
     memory_budget = _check_budget(memory_budget)
+    # a mapping {layer name: array} (as extract.activations and .npz files give) is its values
+    layers_X = list(layers_X.values()) if isinstance(layers_X, Mapping) else layers_X
+    layers_Y = list(layers_Y.values()) if isinstance(layers_Y, Mapping) else layers_Y
     for layers, name in ((layers_X, "layers_X"), (layers_Y, "layers_Y")):
-        if isinstance(layers, np.ndarray) and layers.ndim == 2 or len(layers) == 0:
-            raise ValueError(f"{name} must be a non-empty list of (n, d) arrays, one per layer.")
+        if (isinstance(layers, np.ndarray) and layers.ndim == 2 or not hasattr(layers, "__len__")
+                or len(layers) == 0 or any(np.ndim(A) != 2 for A in layers)):
+            raise ValueError(f"{name} must be a non-empty list (or dict) of (n, d) arrays, one per "
+                             "layer.")
     lx, ly = len(layers_X), len(layers_Y)
     ns = {np.shape(A)[0] for A in list(layers_X) + list(layers_Y)}
     if len(ns) != 1:

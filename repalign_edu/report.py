@@ -437,7 +437,7 @@ def _write(path, text):
 
 
 def compare(A, B, *, measures=DEFAULT_MEASURES, permutations=0, ci=None, n_resamples=1000,
-            ci_method="percentile", alpha=0.05, seed=None, backend="auto", key_A=None, key_B=None,
+            ci_method="auto", alpha=0.05, seed=None, backend="auto", key_A=None, key_B=None,
             id_column=None, columns_A=None, columns_B=None, drop_nan=False,
             progress=False) -> CompareResult:
     """Measure how aligned two representations of the same objects are.
@@ -455,7 +455,8 @@ def compare(A, B, *, measures=DEFAULT_MEASURES, permutations=0, ci=None, n_resam
     ci : float in (0, 1), optional
         Level of a pairs-bootstrap interval
         (:func:`repalign_edu.inference.bootstrap_ci`) with ``n_resamples``
-        resamples and ``ci_method``.
+        resamples and ``ci_method`` ("auto": the jackknife for the k-NN measures, the
+        bias-correcting "basic" interval otherwise; or "percentile", "basic", "bca", "jackknife").
     alpha : float
         Level of the permutation test's threshold.
     seed : int, optional
@@ -503,6 +504,16 @@ def compare(A, B, *, measures=DEFAULT_MEASURES, permutations=0, ci=None, n_resam
                          data.pairing, data.dropped_nan, tuple(rows), seed, backend, data.notes)
 
 
+def _ci_method_for(name: str, ci_method: str) -> str:
+    """The interval method: ``"auto"`` is the jackknife for the k-NN measures (a bootstrap
+    resample's duplicated rows are their own neighbours, which biases them upward) and the
+    bias-correcting "basic" interval otherwise (biased CKA is inflated by about d/n); see
+    :func:`repalign_edu.inference.bootstrap_ci` and lesson 05."""
+    if ci_method != "auto":
+        return ci_method
+    return "jackknife" if "knn" in name else "basic"
+
+
 def _compare_inference(inf, name, X, Y, kwargs, *, permutations, alpha, seed, backend, ci, n_resamples,
                        ci_method, progress):
     """The permutation-test and bootstrap fields of one :class:`MeasureRow`."""
@@ -516,7 +527,8 @@ def _compare_inference(inf, name, X, Y, kwargs, *, permutations, alpha, seed, ba
                      calibrated=None if res.calibrated is None else float(res.calibrated))
     if ci is not None:
         kw = _with_progress(inf.bootstrap_ci, dict(n_resamples=n_resamples, level=ci,
-                                                    method=ci_method, seed=seed, backend=backend),
+                                                    method=_ci_method_for(name, ci_method),
+                                                    seed=seed, backend=backend),
                             progress)
         res = inf.bootstrap_ci(X, Y, name, **kw, **kwargs)
         extra.update(ci_level=ci, ci_low=float(res.low), ci_high=float(res.high),

@@ -461,11 +461,22 @@ def test_compare_permutations_and_ci_match_inference(data, capsys):
     assert code == 0, err
     m = json.loads(out)["measures"]["cka"]
     pt = inf.permutation_test(X, Y, "cka", n_permutations=99, seed=5)
-    bs = inf.bootstrap_ci(X, Y, "cka", n_resamples=99, level=0.9, seed=5)
+    bs = inf.bootstrap_ci(X, Y, "cka", n_resamples=99, level=0.9, seed=5, method="basic")
     assert m["pvalue"] == pytest.approx(pt.pvalue, abs=0) and m["threshold"] == pytest.approx(pt.threshold)
     assert m["calibrated"] == pytest.approx(pt.calibrated)
+    assert m["ci"]["method"] == "basic"                 # --ci-method auto: basic for CKA
     assert (m["ci"]["low"], m["ci"]["high"]) == (pytest.approx(bs.low), pytest.approx(bs.high))
-    assert 0 < m["pvalue"] <= 1 and m["ci"]["low"] <= m["value"] <= m["ci"]["high"] + 1e-9
+    assert 0 < m["pvalue"] <= 1 and m["ci"]["low"] < m["ci"]["high"]
+    code, out, err = main(["compare", d / "a.npy", d / "b.npy", "--measures", "mutual-knn", "--ci", "0.9",
+                           "--json"], capsys)
+    assert code == 0, err
+    m = json.loads(out)["measures"]["mutual-knn"]
+    jk = inf.bootstrap_ci(X, Y, "mutual_knn", level=0.9, method="jackknife")
+    assert m["ci"]["method"] == "jackknife" and m["ci"]["low"] <= m["value"] <= m["ci"]["high"]
+    assert (m["ci"]["low"], m["ci"]["high"]) == (pytest.approx(jk.low), pytest.approx(jk.high))
+    code, out, err = main(["compare", d / "a.npy", d / "b.npy", "--measures", "cka", "--ci", "0.9",
+                           "--ci-method", "percentile", "--resamples", "20", "--seed", "1", "--json"], capsys)
+    assert code == 0 and json.loads(out)["measures"]["cka"]["ci"]["method"] == "percentile"
 
 
 @pytest.mark.skipif(not _has_inference(), reason="repalign_edu.inference (issue 10) is not in this build")

@@ -349,3 +349,15 @@ def test_polynomial_permutation_statistic_with_a_large_offset():
     ref = ra.cka(X, Y, "polynomial", backend="numpy")
     res = ra.permutation_test(X, Y, "cka", kernel="polynomial", n_permutations=20, seed=0)
     assert res.statistic == pytest.approx(ref, rel=1e-8)
+
+
+def test_calibrate_layers_takes_dicts_and_rejects_non_arrays():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 4))
+    Y = X @ rng.normal(size=(4, 3)) + 0.5 * rng.normal(size=(30, 3))
+    as_dict = ra.calibrate_layers({"a": X, "b": np.tanh(X)}, {"c": Y}, "cka", n_permutations=20, seed=0)
+    as_list = ra.calibrate_layers([X, np.tanh(X)], [Y], "cka", n_permutations=20, seed=0)
+    np.testing.assert_array_equal(as_dict.matrix, as_list.matrix)
+    np.testing.assert_array_equal(as_dict.null, as_list.null)
+    with pytest.raises(ValueError, match="layers_X"):
+        ra.calibrate_layers(["ab", "cd"], [Y], "cka", n_permutations=20)
