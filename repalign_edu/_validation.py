@@ -28,6 +28,18 @@ def _nonfinite_message(arr: np.ndarray, name: str, paired: bool) -> str:
             f"row(s): {shown}; the first is {name}[{i}, {j}] = {arr[i, j]}. {drop}")
 
 
+def _check_counts(shape, name: str, min_samples: int) -> None:
+    """Raise unless a 2-D ``shape`` has >= 1 feature and >= ``min_samples`` rows."""
+    n, d = shape
+    if d < 1:
+        raise ValueError(f"{name} has no features (shape {shape}); pass at least one column.")
+    if n < min_samples:
+        raise ValueError(
+            f"{name} has n={n} samples but this measure needs at least {min_samples}; "
+            "pass more rows."
+        )
+
+
 def as_representation(X, name: str = "X", *, min_samples: int = 2,
                       paired: bool = False) -> np.ndarray:
     """Check a representation and return it as a C-contiguous float array.
@@ -78,14 +90,7 @@ def as_representation(X, name: str = "X", *, min_samples: int = 2,
         )
     if arr.dtype not in (np.float32, np.float64):
         arr = arr.astype(np.float64)
-    n, d = arr.shape
-    if d < 1:
-        raise ValueError(f"{name} has no features (shape {arr.shape}); pass at least one column.")
-    if n < min_samples:
-        raise ValueError(
-            f"{name} has n={n} samples but this measure needs at least {min_samples}; "
-            "pass more rows."
-        )
+    _check_counts(arr.shape, name, min_samples)
     # a finite sum implies finite entries (NaN and inf propagate); the sum is one pass
     # without a temporary, and only a non-finite (or overflowing) sum needs the full check
     with np.errstate(over="ignore", invalid="ignore"):
@@ -124,14 +129,7 @@ def _as_dask_representation(X, name: str, min_samples: int):
         )
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
-    n, d = X.shape
-    if d < 1:
-        raise ValueError(f"{name} has no features (shape {X.shape}); pass at least one column.")
-    if n < min_samples:
-        raise ValueError(
-            f"{name} has n={n} samples but this measure needs at least {min_samples}; "
-            "pass more rows."
-        )
+    _check_counts(X.shape, name, min_samples)
     if X.name not in _CHECKED_DASK:
         from .backends.dask import all_finite, first_nonfinite
 
