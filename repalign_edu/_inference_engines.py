@@ -223,6 +223,22 @@ def build_gram(X, k, dtype=np.float64, aux=None, center=False):
     return K, kk, r, np.diagonal(K).astype(np.float64).copy()
 
 
+def stored_grams(X, Y, form, kx, ky, dtype=np.float64):
+    """The two stored Gram matrices of a kernel measure, each as :func:`build_gram`'s tuple.
+
+    Centred measures get HKH and HLH, formed from the cancellation-free shifted
+    kernels of :func:`~repalign_edu.backends.stats.stream_inputs` (K - 1 held
+    by expm1 when K is nearly constant; polynomial kernels expanded about the
+    column mean): every centred statistic is unchanged by K -> HKH, and no
+    digit is lost when K is nearly constant.  Kernel alignment (uncentred)
+    gets K and L themselves.
+    """
+    if form.centred:
+        (U, pu, kx), (V, pv, ky) = stream_inputs(X, kx, np_center), stream_inputs(Y, ky, np_center)
+        return build_gram(U, kx, dtype, pu, center=True), build_gram(V, ky, dtype, pv, center=True)
+    return build_gram(X, kx, dtype), build_gram(Y, ky, dtype)
+
+
 def gram_bytes(n, itemsize, count=2):
     return count * itemsize * n * n
 
@@ -240,15 +256,7 @@ class GramEngine:
         self.form = form
         n = X.shape[0]
         self.n = n
-        if form.centred:
-            # HKH and HLH from the cancellation-free shifted kernels (backends.base): every
-            # HSIC estimator is unchanged, and no digit is lost when K is nearly constant
-            (U, pu, kx), (V, pv, ky) = stream_inputs(X, kx, np_center), stream_inputs(Y, ky, np_center)
-            A, kk, rk, dk = build_gram(U, kx, dtype, pu, center=True)
-            B, ll, rl, dl = build_gram(V, ky, dtype, pv, center=True)
-        else:
-            A, kk, rk, dk = build_gram(X, kx, dtype)
-            B, ll, rl, dl = build_gram(Y, ky, dtype)
+        (A, kk, rk, dk), (B, ll, rl, dl) = stored_grams(X, Y, form, kx, ky, dtype)
         sk, sl = float(rk.sum()), float(rl.sum())
         self.sxx, self.syy, self.scale = _self_terms(form, n, kk, ll, (rk, dk), (rl, dl))
         if form.unbiased:
@@ -478,6 +486,14 @@ class LinearBootEngine:
 class GramBootEngine:
     """Kernel CKA / KA / HSIC of resamples from stored K, L and K∘L, K∘K, L∘L.
 
+    Centred measures store HKH and HLH (:func:`stored_grams`): the centring of a
+    resample removes any constant or row-and-column term that the full-sample
+    centring H removes, so with ``self_pairs="keep"`` (and for the jackknife)
+    the values are exactly those of the measure on the copied rows, without the
+    cancellation of uncentred sums when K is nearly constant (e.g. an RBF
+    bandwidth far above the spread of the data).  With ``"drop"`` the self-pairs
+    are dropped from HKH, as the linear kernel (on centred features) always did.
+
     For counts c (one column per resample) the Gram statistics of the resample are
     sums weighted by c_i c_j.  With ``self_pairs="drop"`` a row drawn c_i times is
     not paired with its own copies: the c_i (c_i - 1) off-diagonal entries equal to
@@ -487,8 +503,7 @@ class GramBootEngine:
 
     def __init__(self, X, Y, form, kx, ky, self_pairs):
         self.form, self.drop = form, self_pairs == "drop"
-        K, self.kk0, self.rk0, self.dK = build_gram(X, kx)
-        L, self.ll0, self.rl0, self.dL = build_gram(Y, ky)
+        (K, _, _, self.dK), (L, _, _, self.dL) = stored_grams(X, Y, form, kx, ky)
         self.K, self.L = K, L
         self.Mkl, self.Mkk, self.Mll = K * L, K * K, L * L
         self.dkl, self.dkk, self.dll = self.dK * self.dL, self.dK**2, self.dL**2

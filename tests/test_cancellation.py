@@ -123,3 +123,39 @@ def test_issue_examples():
         X = 1e-3 * r.normal(size=(40, 3))
         Y = 1e-3 * r.normal(size=(40, 3)) + X
         assert 0.0 <= ra.cka(X, Y, "rbf", sigma=10.0, backend="cpu") <= 1.0
+
+
+@pytest.mark.parametrize("kernel, kwargs, shift", [("rbf", {"factor": 1e4}, 0.0),
+                                                   ("polynomial", {"degree": 3}, 1e4)])
+def test_bootstrap_and_jackknife_replicates_within_1e8(data, kernel, kwargs, shift):
+    """The weighted stored-Gram bootstrap (HKH stored, not K): each resample's value,
+    and each leave-one-out value, against the 40-digit reference on the copied rows."""
+    from repalign_edu import _inference_engines as eng
+    from repalign_edu.registry import resolve_measure
+
+    X, Y = data
+    X = X + shift
+    if kernel == "rbf":
+        sx, sy = kwargs["factor"] * ra.median_heuristic(X), kwargs["factor"] * ra.median_heuristic(Y)
+        mk = {"kernel": "rbf", "sigma": (sx, sy)}
+        gram = lambda A, s: _mp_gram(A, "rbf", s)             # noqa: E731
+        sig = (sx, sy)
+    else:
+        mk = {"kernel": "polynomial", "degree": kwargs["degree"]}
+        gram = lambda A, s: _mp_gram(A, "polynomial", degree=kwargs["degree"])  # noqa: E731
+        sig = (None, None)
+    n = X.shape[0]
+    for est in ("biased", "unbiased"):
+        info = resolve_measure("cka")
+        engine, route = eng.make_bootstrap_engine(info, X, Y, {**mk, "estimator": est}, "cpu", 2e9, "keep")
+        assert route == "weighted stored Grams"
+        counts = ra.inference._counts(np.random.default_rng(1), n, 3)
+        for c, got in zip(counts, engine.values(counts)):
+            i = np.repeat(np.arange(n), c)
+            ref = _mp_cka(gram(X[i], sig[0]), gram(Y[i], sig[1]), est == "unbiased")
+            assert _rel(got, ref) < TOL, (kernel, est, got, ref)
+        jack = engine.jackknife()
+        for i in (0, 7):
+            keep = np.delete(np.arange(n), i)
+            ref = _mp_cka(gram(X[keep], sig[0]), gram(Y[keep], sig[1]), est == "unbiased")
+            assert _rel(jack[i], ref) < TOL, (kernel, est, "jackknife", jack[i], ref)
