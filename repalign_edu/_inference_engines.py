@@ -91,7 +91,7 @@ def _prepared(X, Y, form):
         variance_for="CKA" if form.kind == "cka" else None, backend_name="numpy")
     if form.unbiased:
         check_min_samples(Xv.shape[0], 4, "unbiased HSIC estimator",
-                          fix="use debiased=False / estimator='biased'")
+                          fix="use estimator='biased'")
     return (np.ascontiguousarray(Xv, dtype=np.float64), np.ascontiguousarray(Yv, dtype=np.float64),
             kx, ky)
 
@@ -101,7 +101,7 @@ def _positive(val, name, what):
         raise ValueError(
             f"{what} is undefined: the self-similarity term of {name} is {val:.3g} <= 0 (the "
             f"kernel is zero on {name}, or an unbiased HSIC({name}, {name}) estimate is negative "
-            "at small n). Use more samples, debiased=False, or another kernel.")
+            "at small n). Use more samples, estimator='biased', or another kernel.")
     return val
 
 

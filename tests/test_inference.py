@@ -60,8 +60,8 @@ def test_null_mean_is_trK_trL_over_n_minus_1(d):
 
 # --------------------------------------------------------------------------- fast paths are exact
 FORMS = [
-    ("cka", {}), ("cka", {"debiased": True}), ("cka", {"kernel": "rbf"}),
-    ("cka", {"kernel": "rbf", "debiased": True}), ("cka", {"kernel": "laplacian", "sigma": 2.0}),
+    ("cka", {}), ("cka", {"estimator": "unbiased"}), ("cka", {"kernel": "rbf"}),
+    ("cka", {"kernel": "rbf", "estimator": "unbiased"}), ("cka", {"kernel": "laplacian", "sigma": 2.0}),
     ("hsic", {}), ("hsic", {"kernel": "rbf", "estimator": "unbiased"}),
     ("kernel_alignment", {}), ("kernel_alignment", {"kernel": "rbf"}),
     ("kernel_alignment", {"centered": True, "kernel": "polynomial"}), ("mutual_knn", {"k": 4}),
@@ -80,7 +80,7 @@ def test_fast_null_equals_the_measure_on_permuted_rows(measure, kwargs):
     assert fast.statistic == pytest.approx(f(X, Y, **kwargs), rel=1e-10, abs=1e-12)
 
 
-@pytest.mark.parametrize("kwargs", [{"kernel": "rbf"}, {"kernel": "rbf", "debiased": True}])
+@pytest.mark.parametrize("kwargs", [{"kernel": "rbf"}, {"kernel": "rbf", "estimator": "unbiased"}])
 def test_float32_storage_and_streaming_agree_with_float64(kwargs):
     X, Y = _pair(60, seed=4)
     ref = ra.permutation_test(X, Y, "cka", n_permutations=20, seed=2, **kwargs)
@@ -213,9 +213,9 @@ def test_calibrate_layers_applies_one_permutation_to_every_layer():
 
 
 # --------------------------------------------------------------------------- bootstrap
-BOOT_FORMS = [("cka", {}), ("hsic", {}), ("kernel_alignment", {}), ("cka", {"debiased": True}),
+BOOT_FORMS = [("cka", {}), ("hsic", {}), ("kernel_alignment", {}), ("cka", {"estimator": "unbiased"}),
               ("cka", {"kernel": "rbf", "sigma": (1.5, 2.0)}),
-              ("cka", {"kernel": "rbf", "sigma": (1.5, 2.0), "debiased": True}),
+              ("cka", {"kernel": "rbf", "sigma": (1.5, 2.0), "estimator": "unbiased"}),
               ("hsic", {"kernel": "rbf", "sigma": 1.0, "estimator": "unbiased"})]
 
 
@@ -320,7 +320,7 @@ def test_knn_jackknife_equals_leave_one_out_recomputation():
 def test_self_pairs_default_follows_the_estimator():
     X, Y = _pair(40, seed=9)
     assert ra.bootstrap_ci(X, Y, "cka", n_resamples=5, seed=0).self_pairs == "keep"
-    assert ra.bootstrap_ci(X, Y, "cka", debiased=True, n_resamples=5, seed=0).self_pairs == "drop"
+    assert ra.bootstrap_ci(X, Y, "cka", estimator="unbiased", n_resamples=5, seed=0).self_pairs == "drop"
     assert ra.bootstrap_ci(X, Y, "hsic", estimator="unbiased", n_resamples=5,
                            seed=0).self_pairs == "drop"
     assert ra.bootstrap_ci(X, Y, "hsic", kernel="rbf", estimator="unbiased", n_resamples=5,

@@ -34,7 +34,7 @@ def test_linear_measures_match_the_reference(offset, dtype):
     X, Y = (X + offset).astype(dtype), (Y - offset).astype(dtype)
     tol = 1e-12 if dtype == np.float64 else 1e-6      # float32: the input itself is rounded
     for f in (lambda A, B, b: ra.cka(A, B, backend=b),
-              lambda A, B, b: ra.cka(A, B, debiased=True, backend=b),
+              lambda A, B, b: ra.cka(A, B, estimator="unbiased", backend=b),
               lambda A, B, b: ra.hsic(A, B, backend=b),
               lambda A, B, b: ra.kernel_alignment(A, B, backend=b)):
         ref = f(X.astype(np.float64), Y.astype(np.float64), "numpy")

@@ -49,12 +49,12 @@ def test_kornblith_oracle(kornblith, backend):
     sigma = (_kornblith_sigma(X), _kornblith_sigma(Y))
     assert round(ra.cka(X, Y, backend=backend), 5) == 0.55761
     assert round(ra.cka(X, Y, "rbf", sigma=sigma, backend=backend), 5) == 0.65483
-    assert round(ra.cka(X, Y, debiased=True, backend=backend), 5) == 0.51346
+    assert round(ra.cka(X, Y, estimator="unbiased", backend=backend), 5) == 0.51346
     # the same numbers through the n x n (Gram) route of linear CKA: 100 zero
     # columns make d_X + d_Y > n and leave the linear kernel unchanged
     Xw = np.hstack([X, np.zeros((100, 100))])
     assert round(ra.cka(Xw, Y, backend=backend), 5) == 0.55761
-    assert round(ra.cka(Xw, Y, debiased=True, backend=backend), 5) == 0.51346
+    assert round(ra.cka(Xw, Y, estimator="unbiased", backend=backend), 5) == 0.51346
 
 
 # --------------------------------------------------------------------------- identities
@@ -74,7 +74,7 @@ def test_cka_of_similarity_transform_is_one(pair, backend, kernel):
     b = np.arange(6.0) - 2.5
     Z = 4.2 * X @ Q + b  # c X Q + 1 b^T
     assert ra.cka(X, Z, kernel, backend=backend) == pytest.approx(1.0, abs=1e-12)
-    assert ra.cka(X, Z, kernel, debiased=True, backend=backend) == pytest.approx(1.0, abs=1e-12)
+    assert ra.cka(X, Z, kernel, estimator="unbiased", backend=backend) == pytest.approx(1.0, abs=1e-12)
 
 
 @pytest.mark.parametrize("backend", CPU_BACKENDS)
@@ -231,7 +231,7 @@ def _measure_calls(kernel):
     calls = [
         ("ka", lambda X, Y, b: ra.kernel_alignment(X, Y, kernel, backend=b)),
         ("cka", lambda X, Y, b: ra.cka(X, Y, kernel, backend=b)),
-        ("cka debiased", lambda X, Y, b: ra.cka(X, Y, kernel, debiased=True, backend=b)),
+        ("cka debiased", lambda X, Y, b: ra.cka(X, Y, kernel, estimator="unbiased", backend=b)),
         ("hsic biased", lambda X, Y, b: ra.hsic(X, Y, kernel, backend=b)),
         ("hsic unbiased", lambda X, Y, b: ra.hsic(X, Y, kernel, estimator="unbiased", backend=b)),
         ("mmd2 biased", lambda X, Y, b: ra.mmd2(X, X[::-1] * 1.3 + 0.2, kernel, backend=b)),
@@ -272,8 +272,8 @@ def test_linear_cka_feature_and_gram_routes_agree(pair):
     Xw = np.hstack([X, np.zeros((150, 200))])  # same linear kernel, Gram route
     for backend in CPU_BACKENDS:
         for debiased in (False, True):
-            narrow = ra.cka(X, Y, debiased=debiased, backend=backend)
-            wide = ra.cka(Xw, Y, debiased=debiased, backend=backend)
+            narrow = ra.cka(X, Y, estimator="unbiased" if debiased else "biased", backend=backend)
+            wide = ra.cka(Xw, Y, estimator="unbiased" if debiased else "biased", backend=backend)
             assert _rel(narrow, wide) <= 1e-10
         assert _rel(ra.hsic(X, Y, estimator="unbiased", backend=backend),
                     ra.hsic(Xw, Y, estimator="unbiased", backend=backend)) <= 1e-10

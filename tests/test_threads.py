@@ -27,14 +27,14 @@ Y = np.tanh(X[:, :8] @ rng.normal(size=(8, 16))) + 0.3 * rng.normal(size=(n, 16)
 B = X[: n - 137] * 1.1 + 0.2  # a second sample of another size, for MMD
 values = {
     "cka rbf": ra.cka(X, Y, "rbf", backend="cpu"),
-    "cka debiased laplacian": ra.cka(X, Y, "laplacian", debiased=True, backend="cpu"),
+    "cka debiased laplacian": ra.cka(X, Y, "laplacian", estimator="unbiased", backend="cpu"),
     "hsic unbiased rbf": ra.hsic(X, Y, "rbf", estimator="unbiased", backend="cpu"),
     "mmd2 biased rbf": ra.mmd2(X, B, backend="cpu"),
     "mmd2 unbiased rbf": ra.mmd2(X, B, estimator="unbiased", backend="cpu"),
     "mutual knn": ra.mutual_knn(X, Y, k=10, backend="cpu"),
     "kernel alignment rbf": ra.kernel_alignment(X, Y, "rbf", backend="cpu"),
     "cka linear (feature space)": ra.cka(X, Y, backend="cpu"),
-    "cka debiased linear": ra.cka(X, Y, debiased=True, backend="cpu"),
+    "cka debiased linear": ra.cka(X, Y, estimator="unbiased", backend="cpu"),
     "distance alignment": ra.distance_alignment(X, Y, backend="cpu"),
 }
 X3 = rng.normal(size=(3000, 24)) + 1.0    # above SERIAL_BLAS_WORK: concurrent BLAS products

@@ -82,7 +82,7 @@ def test_unbiased_estimators_need_four_samples(backend):
     with pytest.raises(ValueError, match=r"unbiased HSIC estimator needs n >= 4.*got n=3"):
         ra.hsic(A, B, estimator="unbiased", backend=backend)
     with pytest.raises(ValueError, match=r"debiased CKA.*needs n >= 4.*got n=3"):
-        ra.cka(A, B, debiased=True, backend=backend)
+        ra.cka(A, B, estimator="unbiased", backend=backend)
     with pytest.raises(ValueError, match=r"needs n >= 4.*got n=3"):
         ra.hsic_test(A, B, estimator="unbiased", n_permutations=5, backend=backend)
     # n = 4 is enough, and the biased estimators take n = 3
