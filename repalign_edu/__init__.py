@@ -35,7 +35,7 @@ _register_builtin()
 
 from . import cca, neighbors  # noqa: E402  (register the CCA family and the k-NN measures)
 from .cca import cca_similarity, linear_regression_similarity, pwcca, pwcca_symmetric, svcca  # noqa: E402
-from .neighbors import cknna, knn_jaccard, second_order_cosine  # noqa: E402
+from .neighbors import cknna, cycle_knn, knn_jaccard, second_order_cosine  # noqa: E402
 
 __all__ = [
     "Kernel",
@@ -58,6 +58,7 @@ __all__ = [
     "hsic",
     "hsic_test",
     "kernel_alignment",
+    "cycle_knn",
     "knn_jaccard",
     "linear_regression_similarity",
     "median_heuristic",

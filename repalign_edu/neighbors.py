@@ -1,4 +1,4 @@
-"""Neighbourhood measures: CKNNA, k-NN Jaccard and second-order cosine similarity.
+"""Neighbourhood measures: CKNNA, k-NN Jaccard, second-order cosine similarity and cycle k-NN.
 
 All three look only at each sample's k nearest neighbours, with the same
 convention as :func:`repalign_edu.mutual_knn`: rows are L2-normalised, the
@@ -15,6 +15,8 @@ n x n matrix on the cpu/cuda backends.
 * :func:`second_order_cosine` -- second-order cosine similarity (Hamilton
   et al. 2016; ReSi): do the two representations give each point the same
   similarities to the union of its neighbours?
+* :func:`cycle_knn` -- cycle k-NN (Huh et al. 2024): going from a point to its
+  neighbours in Y and from those to their neighbours in X, do we come back?
 
 All NOT IN PAPER (see paper-notes section 6b).
 """
@@ -28,7 +30,7 @@ from ._validation import as_pair, as_representation
 from .backends import get_backend, numpy_ref, resolve_backend
 from .registry import register
 
-__all__ = ["Neighbourhood", "cknna", "knn_jaccard", "neighbourhood", "second_order_cosine"]
+__all__ = ["Neighbourhood", "cknna", "cycle_knn", "knn_jaccard", "neighbourhood", "second_order_cosine"]
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -308,9 +310,60 @@ def second_order_cosine(X, Y, k: int = 10, *, backend: str = "auto") -> float:
     return _second_order_from(*_pair(X, Y, k, backend))
 
 
+# --------------------------------------------------------------------------- cycle k-NN
+def _cycle_from(nx: Neighbourhood, ny: Neighbourhood) -> float:
+    n = nx.idx.shape[0]
+    back = nx.idx[ny.idx]                                          # (n, k, k): N^X(j), j in N^Y(i)
+    return float(np.mean((back == np.arange(n)[:, None, None]).any(axis=(1, 2))))
+
+
+def cycle_knn(X, Y, k: int = 10, *, backend: str = "auto") -> float:
+    """Cycle k-NN accuracy (Huh, Cheung, Wang & Isola 2024, the Platonic representation paper).
+
+    Go from sample i to its k nearest neighbours in Y, then from each of those
+    to its k nearest neighbours in X; the cycle closes when i is among them::
+
+        C = (1/n) sum_i 1[ i in U_{j in N_k^Y(i)} N_k^X(j) ].
+
+    The same neighbour sets as :func:`repalign_edu.mutual_knn` (cosine on
+    L2-normalised rows, self excluded, ties to the smaller index).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d_X)
+    Y : array_like, shape (n, d_Y)
+    k : int, 1 <= k < n, default 10
+    backend : {"auto", "numpy", "cpu", "cuda"}
+        Which ``knn_sets`` building block finds the neighbours.
+
+    Returns
+    -------
+    float in [0, 1], a similarity; *not* symmetric (the cycle starts in Y and
+    returns through X).  It is not 1 for Y = X either: a neighbour j of i need
+    not have i among its own k neighbours (for Y = X it is the share of points
+    with a reciprocal neighbour).  For independent X and Y each of the k sets
+    N_k^X(j) holds i with probability k/(n-1), so C is about
+    1 - (1 - k/(n-1))^k, i.e. about k^2 / n when k^2 << n.  Invariant to
+    rotations and isotropic scaling of either input; not to translation.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes or values, different n, k out of range, a row of norm 0.
+
+    References
+    ----------
+    Huh, Cheung, Wang & Isola (2024) "The Platonic representation hypothesis",
+    ICML (their ``cycle_knn``, with feats_A = X, feats_B = Y).  NOT IN PAPER.
+    """
+    return _cycle_from(*_pair(X, Y, k, backend))
+
+
 register(cknna, kind="similarity", bounds=(-1.0, 1.0), symmetric=True,
          summary="CKA restricted to mutual k-NN pairs, CKNNA (Huh et al. 2024)")
 register(knn_jaccard, kind="similarity", bounds=(0.0, 1.0), symmetric=True,
          summary="mean Jaccard index of the two k-NN sets (ReSi, Klabunde et al. 2024)")
 register(second_order_cosine, kind="similarity", bounds=(-1.0, 1.0), symmetric=True,
          summary="second-order cosine similarity over the union of k-NN sets (Hamilton et al. 2016)")
+register(cycle_knn, kind="similarity", bounds=(0.0, 1.0), symmetric=False,
+         summary="cycle k-NN: share of points whose Y-neighbours' X-neighbours lead back (Huh et al. 2024)")

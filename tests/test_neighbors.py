@@ -58,6 +58,11 @@ def textbook_second_order(X, Y, k):
     return float(np.mean(out))
 
 
+def textbook_cycle(X, Y, k):
+    NX, NY = _knn(X, k), _knn(Y, k)
+    return float(np.mean([any(i in NX[j] for j in NY[i]) for i in range(len(X))]))
+
+
 @pytest.mark.parametrize("backend", ["numpy", "cpu"])
 @pytest.mark.parametrize("k", [1, 5, 12])
 def test_match_textbook(backend, k):
@@ -66,6 +71,26 @@ def test_match_textbook(backend, k):
     assert ra.cknna(X, Y, k, backend=backend) == pytest.approx(textbook_cknna(X, Y, k), abs=1e-10)
     assert ra.second_order_cosine(X, Y, k, backend=backend) == pytest.approx(
         textbook_second_order(X, Y, k), abs=1e-12)
+    assert ra.cycle_knn(X, Y, k, backend=backend) == textbook_cycle(X, Y, k)
+    assert ra.cycle_knn(Y, X, k, backend=backend) == textbook_cycle(Y, X, k)
+
+
+def test_cycle_knn_closed_forms():
+    X, Y = _pair(8)
+    # Y = X: the share of points with a reciprocal neighbour (some j in N(i) has i in N(j))
+    N = _knn(X, 3)
+    assert ra.cycle_knn(X, 2.0 * X, 3) == np.mean([any(i in N[j] for j in N[i]) for i in range(60)])
+    assert ra.cycle_knn(X, Y, 59) == 1.0                 # k = n - 1: every other point is a neighbour
+    # independence: each of the k sets N^X(j) holds i with probability k / (n - 1)
+    rng = np.random.default_rng(9)
+    n, k, reps = 200, 5, 40
+    vals = [ra.cycle_knn(rng.normal(size=(n, 4)), rng.normal(size=(n, 4)), k) for _ in range(reps)]
+    expect = 1 - (1 - k / (n - 1)) ** k
+    se = np.sqrt(expect * (1 - expect) / (n * reps))     # points roughly independent
+    assert abs(np.mean(vals) - expect) < 4 * se, (np.mean(vals), expect)
+    assert ra.MEASURES.info("cycle_knn").symmetric is False
+    A, B = _pair(10)
+    assert ra.cycle_knn(A, B, 4) != ra.cycle_knn(B, A, 4)   # directed: Y's neighbours, then X's
 
 
 def test_ties_go_to_the_smaller_index():
@@ -106,7 +131,7 @@ def test_identical_neighbourhoods_give_one_and_bounds_hold():
         assert -1.0 <= ra.second_order_cosine(A, B, 5) <= 1.0
 
 
-@pytest.mark.parametrize("name", ["knn_jaccard", "cknna", "second_order_cosine"])
+@pytest.mark.parametrize("name", ["knn_jaccard", "cknna", "second_order_cosine", "cycle_knn"])
 def test_invariances_as_documented(name):
     f = ra.MEASURES[name]
     X, Y = _pair(6)
@@ -115,16 +140,18 @@ def test_invariances_as_documented(name):
     assert f(X @ Q, Y) == pytest.approx(base, abs=1e-12)
     assert f(4.2 * X, Y) == pytest.approx(base, abs=1e-12)
     assert abs(f(X + 3.0, Y) - base) > 1e-3               # cosine neighbourhoods move
-    assert f(Y, X) == pytest.approx(base, abs=1e-12)        # symmetric
     info = ra.MEASURES.info(name)
-    assert info.kind == "similarity" and info.symmetric
+    assert info.kind == "similarity"
+    if info.symmetric:
+        assert f(Y, X) == pytest.approx(base, abs=1e-12)
+    assert f(X, Y @ ortho_group.rvs(Y.shape[1], random_state=1)) == pytest.approx(base, abs=1e-12)
 
 
 @pytest.mark.parametrize("k, match", [(0, "k >= 1"), (60, "smaller k"), (2.0, "pass an int"),
                                       (True, "pass an int")])
 def test_bad_k(k, match):
     X, Y = _pair()
-    for f in (ra.knn_jaccard, ra.cknna, ra.second_order_cosine):
+    for f in (ra.knn_jaccard, ra.cknna, ra.second_order_cosine, ra.cycle_knn):
         with pytest.raises(ValueError, match=match):
             f(X, Y, k)
 
@@ -134,14 +161,18 @@ def test_zero_row_and_mismatched_n():
     X[5] = 0.0
     with pytest.raises(ValueError, match=r"X\[5\] has norm 0"):
         ra.cknna(X, Y)
+    with pytest.raises(ValueError, match=r"X\[5\] has norm 0"):
+        ra.cycle_knn(X, Y)
     with pytest.raises(ValueError, match="same number of samples"):
         ra.knn_jaccard(X[1:], Y)
+    with pytest.raises(ValueError, match="same number of samples"):
+        ra.cycle_knn(X[1:], Y)
 
 
 @pytest.mark.parametrize("scale", [1e-200, 1e200])
 def test_extreme_scales_give_the_same_values(scale):
     X, Y = _pair(7)
-    for f in (ra.knn_jaccard, ra.cknna, ra.second_order_cosine):
+    for f in (ra.knn_jaccard, ra.cknna, ra.second_order_cosine, ra.cycle_knn):
         for backend in ("numpy", "cpu"):
             assert f(scale * X, Y, backend=backend) == pytest.approx(f(X, Y, backend=backend),
                                                                       rel=1e-9, abs=1e-12)
