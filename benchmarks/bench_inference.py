@@ -314,7 +314,7 @@ def main():
                  "it under-covers, so `self_pairs=\"auto\"` drops them only for unbiased "
                  "estimators with linear/polynomial kernels and for mutual k-NN "
                  "(see `repalign_edu.inference`). With d = 20 against n = 300 the percentile and "
-                 "BCa intervals of biased CKA fail (its O(d/n) bias); `basic` or `estimator="unbiased"` "
+                 "BCa intervals of biased CKA fail (its O(d/n) bias); `basic` or `estimator='unbiased'` "
                  "cover.", ""]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(text) + "\n")

@@ -286,7 +286,7 @@ PEER_NOTES = {
     "hyppo": "hyppo.independence.Hsic(gamma=1/(2 sigma^2)).statistic: distance correlation of "
              "1 - K/max K. bias=True returns sqrt(biased CKA) (we square it); bias=False returns the "
              "U-centred (debiased) CKA, i.e. a ratio of three unbiased HSICs, so in the unbiased "
-             "workload it is compared with our cka(estimator="unbiased") (same Gram work). Its default "
+             "workload it is compared with our cka(estimator='unbiased') (same Gram work). Its default "
              "bandwidth (gamma not given) is the median of the off-diagonal Euclidean distances of X, "
              "used for X *and* Y.",
     "rsatoolbox": "rsatoolbox.rdm.compare(method='cosine_cov') of calc_rdm(method='euclidean') RDMs: "
@@ -364,7 +364,7 @@ def agreement_checks(n: int):
             if impl == "hyppo" and w == "rbf_hsic_u":
                 ours = ra.cka(X, Y, "rbf", sigma=(s, s), estimator="unbiased", backend="cpu")
                 add(w, impl, get_impl(w, impl)(X, Y, s), ours,
-                    "hyppo bias=False = debiased CKA; ours: cka(estimator="unbiased")")
+                    "hyppo bias=False = debiased CKA; ours: cka(estimator='unbiased')")
                 # hyppo's default bandwidth rule, converted
                 from hyppo.independence import Hsic
                 from sklearn.metrics import pairwise_distances

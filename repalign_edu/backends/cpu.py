@@ -275,6 +275,31 @@ def _row_sqnorms(A):
     return out
 
 
+@njit(cache=_CACHE)
+def _pair_rows(X, XT, axi, axj, Y, YT, ayi, ayj, kx, ky, oxi, oxj, oyi, oyj, use_off,
+               i0, nr, j0, j1, DX, DY):
+    """Rows i0 .. i0+nr of a tile of K and of L, at columns j0 .. j1, into DX and DY.
+
+    DX[r, t] = k_X(x_{i0+r}, x_{j0+t}) from :func:`_dots` and :func:`_apply_kernel`
+    (``ax*`` their per-row vectors, ``kx`` the kernel code tuple); with
+    ``use_off`` minus oxi[i0+r] + oxj[j0+t] (the second pass of a centred
+    polynomial kernel).  Likewise DY for L.  Shared by the cpu and dask
+    backends' tile loops.
+    """
+    w = j1 - j0
+    _dots(X, i0, nr, XT, j0, j1, DX)
+    _dots(Y, i0, nr, YT, j0, j1, DY)
+    _apply_kernel(DX, nr, w, axi, i0, axj, j0, kx[0], kx[1], kx[2], kx[3], kx[4])
+    _apply_kernel(DY, nr, w, ayi, i0, ayj, j0, ky[0], ky[1], ky[2], ky[3], ky[4])
+    if use_off:
+        for r in range(nr):
+            ox = oxi[i0 + r]
+            oy = oyi[i0 + r]
+            for t in range(w):
+                DX[r, t] -= ox + oxj[j0 + t]
+                DY[r, t] -= oy + oyj[j0 + t]
+
+
 # --------------------------------------------------------------------------- Gram statistics
 @njit(cache=_CACHE)
 def _stats_pair(X, XT, nx, Y, YT, ny, kx, ky, I, J, slot, sums, dk, dl, offx, offy, use_off):
@@ -307,17 +332,8 @@ def _stats_pair(X, XT, nx, Y, YT, ny, kx, ky, I, J, slot, sums, dk, dl, offx, of
         c_l[t] = 0.0
     for i0 in range(i_start, i_stop, ROWS):
         nr = min(ROWS, i_stop - i0)
-        _dots(X, i0, nr, XT, j_start, j_stop, DX)
-        _dots(Y, i0, nr, YT, j_start, j_stop, DY)
-        _apply_kernel(DX, nr, w, nx, i0, nx, j_start, kx[0], kx[1], kx[2], kx[3], kx[4])
-        _apply_kernel(DY, nr, w, ny, i0, ny, j_start, ky[0], ky[1], ky[2], ky[3], ky[4])
-        if use_off:
-            for r in range(nr):
-                ox = offx[i0 + r]
-                oy = offy[i0 + r]
-                for t in range(w):
-                    DX[r, t] -= ox + offx[j_start + t]
-                    DY[r, t] -= oy + offy[j_start + t]
+        _pair_rows(X, XT, nx, nx, Y, YT, ny, ny, kx, ky, offx, offx, offy, offy, use_off,
+                   i0, nr, j_start, j_stop, DX, DY)
         for r in range(nr):
             kr = DX[r, :w]
             lr = DY[r, :w]

@@ -71,7 +71,7 @@ import numpy as np
 from numba import njit
 
 from . import cpu
-from .cpu import ROWS, TILE, _apply_kernel, _dots, _knn_push
+from .cpu import ROWS, TILE, _apply_kernel, _dots, _knn_push, _pair_rows
 from .stats import GramStats, _nearly_one, centring_offset, three_products
 
 # capabilities (see :mod:`.base`)
@@ -264,17 +264,8 @@ def _pair_kernel(Xi, XjT, axi, axj, Yi, YjT, ayi, ayj, kx, ky, oxi, oxj, oyi, oy
             s_ll = lanes[2, :w]
             for i0 in range(a0, a1, ROWS):
                 nr = min(ROWS, a1 - i0)
-                _dots(Xi, i0, nr, XjT, b0, b1, DX)
-                _dots(Yi, i0, nr, YjT, b0, b1, DY)
-                _apply_kernel(DX, nr, w, axi, i0, axj, b0, kx[0], kx[1], kx[2], kx[3], kx[4])
-                _apply_kernel(DY, nr, w, ayi, i0, ayj, b0, ky[0], ky[1], ky[2], ky[3], ky[4])
-                if use_off:
-                    for r in range(nr):
-                        ox = oxi[i0 + r]
-                        oy = oyi[i0 + r]
-                        for t in range(w):
-                            DX[r, t] -= ox + oxj[b0 + t]
-                            DY[r, t] -= oy + oyj[b0 + t]
+                _pair_rows(Xi, XjT, axi, axj, Yi, YjT, ayi, ayj, kx, ky, oxi, oxj, oyi, oyj,
+                           use_off, i0, nr, b0, b1, DX, DY)
                 for r in range(nr):
                     kr = DX[r, :w]
                     lr = DY[r, :w]
