@@ -55,7 +55,6 @@ time down (the compiled code is cached on disk).
 from __future__ import annotations
 
 import math
-import os
 from contextlib import contextmanager
 
 import numba
@@ -552,36 +551,22 @@ def kernel_sum(A: np.ndarray, B: np.ndarray, k, exclude_diag: bool = False) -> f
 ROW_BLOCK = 1024
 
 
-@njit(parallel=True, cache=_CACHE)
-def _center_kernel(A):
-    n, d = A.shape
-    nb = (n + ROW_BLOCK - 1) // ROW_BLOCK
-    partial = np.zeros((nb, d))
-    for b in prange(nb):                       # block b owns row b of ``partial``
-        for i in range(b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK)):
-            for f in range(d):
-                partial[b, f] += A[i, f]
-    mean = np.zeros(d)
-    for b in range(nb):                        # serial, in block order
-        for f in range(d):
-            mean[f] += partial[b, f]
-    for f in range(d):
-        mean[f] /= n
-    out = np.empty((n, d))
-    for i in prange(n):
-        for f in range(d):
-            out[i, f] = A[i, f] - mean[f]
-    return out
-
-
 def center(A: np.ndarray) -> np.ndarray:
     """Column-centred float64 copy of A (n, d), float32 or float64 input.
 
-    Parallel over rows; column sums use fixed blocks of ``ROW_BLOCK`` rows
-    added in block order, so the result is bitwise the same for any thread count.
+    The column sums are taken in fixed blocks of ``ROW_BLOCK`` rows, each block
+    summed row after row in float64 and the blocks added in order, so the
+    result depends on the data only (bitwise the same for any thread count).
+    NumPy does both passes on one thread: they are memory-bound, and this
+    usually follows a BLAS product whose worker keeps spinning for a while
+    afterwards, so a parallel Numba pass waited for that core and took 4
+    times longer (and a serial Numba pass was 1.4x slower than NumPy's).
     """
-    with _threads_for(A.size * 64):
-        return _center_kernel(np.ascontiguousarray(A))
+    A = np.ascontiguousarray(A)
+    total = np.zeros(A.shape[1])
+    for i0 in range(0, A.shape[0], ROW_BLOCK):
+        total += A[i0:i0 + ROW_BLOCK].sum(axis=0, dtype=np.float64)
+    return np.subtract(A, total / A.shape[0], dtype=np.float64)
 
 
 @njit(parallel=True, cache=_CACHE)
@@ -652,36 +637,21 @@ def matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
         return A @ B
 
 
-_product_pool = None
-
-
 def feature_products(X: np.ndarray, Y: np.ndarray):
     """(X^T Y, X^T X, Y^T Y) in float64 for the linear feature-space route.
 
-    On a machine with two cores the two groups {X^T Y} and {X^T X, Y^T Y}
-    (equal work when d_X = d_Y: X^T X and Y^T Y are symmetric rank-k updates
-    at half the cost) run at the same time on two Python threads, each
-    with a one-thread BLAS call.  That keeps both cores busy with no
-    synchronisation inside OpenBLAS, whose own two-thread products were up to
-    4 times slower on a loaded machine.  With more cores (or one) the
-    products go to BLAS's own threads as usual.  Each product is computed by
-    the same BLAS kernel either way, so the result is bitwise the same.
+    Three :func:`matmul` calls on NumPy's BLAS and its own threads
+    (X^T X and Y^T Y are symmetric rank-k updates at half the cost).  An
+    earlier version ran {X^T Y} and {X^T X, Y^T Y} at once on two Python
+    threads with one-thread BLAS calls; in a notebook, where our calls
+    alternate with the user's own NumPy products, those two threads competed
+    with the BLAS worker that was still spinning after the user's product, and
+    linear CKA took 1.4-1.7x the time of NumPy feature-space code
+    (``benchmarks/results/perf.md``).
     """
-    global _product_pool
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
-    n = X.shape[0]
-    work = n * (X.shape[1] + Y.shape[1]) ** 2 / 2
-    if (os.cpu_count() or 1) != 2 or numba.get_num_threads() < 2 or work < SERIAL_BLAS_WORK:
-        return matmul(X.T, Y), matmul(X.T, X), matmul(Y.T, Y)
-    if _product_pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _product_pool = ThreadPoolExecutor(2, thread_name_prefix="repalign-blas")
-    with _one_blas_thread():
-        cross = _product_pool.submit(np.dot, X.T, Y)
-        selfs = _product_pool.submit(lambda: (X.T @ X, Y.T @ Y))
-        return (cross.result(), *selfs.result())
+    return matmul(X.T, Y), matmul(X.T, X), matmul(Y.T, Y)
 
 
 # --------------------------------------------------------------------------- k nearest neighbours
