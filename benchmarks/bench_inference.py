@@ -81,7 +81,8 @@ def linear_permutations(rows, q):
 
 def rbf_permutations(rows, q):
     n, d = 10_000, 64
-    K = 20 if q else 100
+    # a multiple of 2 threads x GROUP permutations, so the short run keeps both cores busy
+    K = 32 if q else 96
     rng = np.random.default_rng(1)
     X = rng.normal(size=(n, d))
     Y = np.tanh(X[:, :32] @ rng.normal(size=(32, d)) / 6) + rng.normal(size=(n, d))
