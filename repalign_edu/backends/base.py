@@ -43,8 +43,9 @@ Building blocks
     (A @ A.sum(0), squared row norms): K 1 and diag K of K = A A^T.
 ``feature_products(X, Y) -> (X^T Y, X^T X, Y^T Y)``
     The three d x d products of the linear feature-space route, float64
-    (the cpu backend runs them concurrently on two cores; the others use
-    :func:`~repalign_edu.backends.stats.three_products`).
+    (every backend in this package uses
+    :func:`~repalign_edu.backends.stats.three_products` with its own ``matmul``;
+    a backend may compute them together).
 
 Capabilities (module constants, never found by testing names)
 -------------------------------------------------------------

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
+from functools import partial
 
 import numba
 import numpy as np
@@ -64,7 +65,7 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from . import threading_policy
-from .stats import GramStats, streamed_gram_stats
+from .stats import GramStats, streamed_gram_stats, three_products
 
 # capabilities (see :mod:`.base`)
 NAME = "cpu"
@@ -637,21 +638,13 @@ def matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
         return A @ B
 
 
-def feature_products(X: np.ndarray, Y: np.ndarray):
-    """(X^T Y, X^T X, Y^T Y) in float64 for the linear feature-space route.
-
-    Three :func:`matmul` calls on NumPy's BLAS and its own threads
-    (X^T X and Y^T Y are symmetric rank-k updates at half the cost).  An
-    earlier version ran {X^T Y} and {X^T X, Y^T Y} at once on two Python
-    threads with one-thread BLAS calls; in a notebook, where our calls
-    alternate with the user's own NumPy products, those two threads competed
-    with the BLAS worker that was still spinning after the user's product, and
-    linear CKA took 1.4-1.7x the time of NumPy feature-space code
-    (``benchmarks/results/perf.md``).
-    """
-    X = np.asarray(X, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
-    return matmul(X.T, Y), matmul(X.T, X), matmul(Y.T, Y)
+#: (X^T Y, X^T X, Y^T Y): three :func:`matmul` calls on NumPy's BLAS and its own threads.
+#: An earlier version ran {X^T Y} and {X^T X, Y^T Y} at once on two Python threads with
+#: one-thread BLAS calls; in a notebook, where our calls alternate with the user's NumPy
+#: products, those threads competed with the BLAS worker still spinning after the user's
+#: product, and linear CKA took 1.4-1.7x the time of NumPy code (benchmarks/results/perf.md).
+feature_products = partial(three_products, matmul)
+feature_products.__doc__ = "(X^T Y, X^T X, Y^T Y) by three ``matmul`` calls on BLAS's own threads (see :mod:`.base`)."
 
 
 # --------------------------------------------------------------------------- k nearest neighbours

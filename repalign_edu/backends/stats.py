@@ -181,7 +181,7 @@ def linear_stats(X: np.ndarray, Y: np.ndarray, matmul=np.dot, row_stats=_row_sta
 def three_products(matmul, X, Y):
     """(X^T Y, X^T X, Y^T Y) by three calls of ``matmul``.
 
-    The ``feature_products`` building block of the backends that have no
-    concurrent form of it (numpy, cuda, dask): ``partial(three_products, matmul)``.
+    The ``feature_products`` building block of every backend here:
+    ``partial(three_products, matmul)`` with the backend's own ``matmul``.
     """
     return matmul(X.T, Y), matmul(X.T, X), matmul(Y.T, Y)
