@@ -25,6 +25,7 @@ import inspect
 import math
 
 import numpy as np
+from numba import njit
 from scipy.spatial.distance import cdist
 
 from . import measures
@@ -33,6 +34,7 @@ from .backends import cpu, cpu_inference
 from .backends.numpy_ref import center as np_center
 from .backends.stats import _hsic_b, _hsic_u, stream_inputs
 from .kernels import KernelParams, shifted_power
+from .neighbors import _unit_rows as _nb_unit_rows, cycle_knn
 
 #: row block used when forming stored Gram matrices (float64 rows of n)
 _BLOCK_ROWS = 512
@@ -619,6 +621,117 @@ class KnnBootEngine:
         return out
 
 
+@njit(cache=True)
+def _cycle_jackknife_kernel(NX, NY, k, ptr, who):
+    """Leave-one-out cycle k-NN totals from (k+1)-neighbour lists NX, NY (n, k+1).
+
+    Without row r a row's k neighbours are its k+1 nearest with r taken out.
+    The hit of row i (i among the X-neighbours of its Y-neighbours) can change
+    only if r is among the k+1 Y-neighbours of i, or among the k+1
+    X-neighbours of one of those: ``who[ptr[j]:ptr[j+1]]`` lists the rows i
+    with j among their k+1 Y-neighbours, so the rows to recheck for r are
+    those of r and of every j with r in NX[j].  Returns (n,) int64 totals.
+    """
+    n = NX.shape[0]
+    base = np.zeros(n, np.int64)
+    for i in range(n):
+        base[i] = _cycle_hit(NX, NY, k, i, -1)
+    total = base.sum()
+    out = np.empty(n, np.int64)
+    seen = np.full(n, -1, np.int64)
+    for r in range(n):
+        t = total - base[r]
+        seen[r] = r
+        for a in range(ptr[r], ptr[r + 1]):          # rows whose Y-lists hold r
+            i = who[a]
+            if seen[i] != r:
+                seen[i] = r
+                t += _cycle_hit(NX, NY, k, i, r) - base[i]
+        out[r] = t
+    return out
+
+
+@njit(cache=True)
+def _first_k_without(row, k, r, buf):
+    m = 0
+    for v in row:
+        if v != r:
+            buf[m] = v
+            m += 1
+            if m == k:
+                break
+    return m
+
+
+@njit(cache=True)
+def _cycle_hit(NX, NY, k, i, r):
+    """1 if i is among the k X-neighbours of one of its k Y-neighbours (row r left out)."""
+    by = np.empty(k, np.int64)
+    bx = np.empty(k, np.int64)
+    my = _first_k_without(NY[i], k, r, by)
+    for a in range(my):
+        mx = _first_k_without(NX[by[a]], k, r, bx)
+        for b in range(mx):
+            if bx[b] == i:
+                return 1
+    return 0
+
+
+class CycleKnnBootEngine:
+    """Cycle k-NN of a resample: neighbour sets among the distinct drawn rows, as for
+    :class:`KnnBootEngine`; each row's hit counts c_i times.  The jackknife uses
+    (k+1)-neighbour lists found once."""
+
+    def __init__(self, X, Y, k, self_pairs):
+        X, Y = as_pair(X, Y)
+        n = X.shape[0]
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
+            raise ValueError(f"k must be an integer with 1 <= k < n = {n}; got k={k!r}: "
+                             "choose a smaller k.")
+        self.Xn, self.Yn, self.k, self.n = _nb_unit_rows(X, "X"), _nb_unit_rows(Y, "Y"), int(k), n
+        self.drop = self_pairs == "drop"
+
+    def _score(self, idx, weights):
+        if len(idx) <= self.k:
+            return math.nan
+        NX = cpu.knn_sets(self.Xn[idx], self.k)
+        NY = cpu.knn_sets(self.Yn[idx], self.k)
+        hits = (NX[NY] == np.arange(len(idx))[:, None, None]).any(axis=(1, 2))
+        return float(weights @ hits) / float(weights.sum())
+
+    def values(self, counts):
+        out = np.empty(len(counts))
+        for q, c in enumerate(np.asarray(counts, dtype=np.int64)):
+            if self.drop:
+                idx = np.flatnonzero(c)
+                out[q] = self._score(idx, c[idx].astype(np.float64))
+            else:
+                idx = np.repeat(np.arange(self.n), c)
+                out[q] = self._score(idx, np.ones(len(idx)))
+        return out
+
+    def jackknife(self):
+        n, k = self.n, self.k
+        if n - 1 <= k + 1:
+            return np.array([self._score(np.delete(np.arange(n), i), np.ones(n - 1)) for i in range(n)])
+        NX = np.ascontiguousarray(cpu.knn_sets(self.Xn, k + 1), dtype=np.int64)
+        NY = np.ascontiguousarray(cpu.knn_sets(self.Yn, k + 1), dtype=np.int64)
+        # rows to recheck when r is left out: those with r in their Y-list, and those with
+        # some j in their Y-list whose X-list holds r
+        rows_of_y = [[] for _ in range(n)]                 # j -> rows i with j in NY[i]
+        for i in range(n):
+            for j in NY[i]:
+                rows_of_y[j].append(i)
+        recheck = [set(rows_of_y[r]) for r in range(n)]
+        for j in range(n):
+            for r in NX[j]:
+                recheck[r].update(rows_of_y[j])
+        ptr = np.zeros(n + 1, np.int64)
+        ptr[1:] = np.cumsum([len(s) for s in recheck])
+        who = np.fromiter((i for s in recheck for i in sorted(s)), np.int64, count=int(ptr[-1]))
+        return _cycle_jackknife_kernel(NX, NY, k, ptr, who) / (n - 1)
+
+
 class GenericBootEngine:
     """The measure on copied rows X[idx], Y[idx] (any callable)."""
 
@@ -653,5 +766,7 @@ def make_bootstrap_engine(info, X, Y, kwargs, backend, memory_budget, self_pairs
             return GramBootEngine(Xv, Yv, form, kx, ky, self_pairs), "weighted stored Grams"
     if info.func is measures.mutual_knn and set(kwargs) <= {"k"}:
         return KnnBootEngine(X, Y, kwargs.get("k", 10), self_pairs), "k-NN on distinct rows"
+    if info.func is cycle_knn and set(kwargs) <= {"k"}:
+        return CycleKnnBootEngine(X, Y, kwargs.get("k", 10), self_pairs), "k-NN on distinct rows"
     Xv, Yv = as_pair(X, Y)
     return GenericBootEngine(info, Xv, Yv, kwargs, backend), "measure on copied rows"

@@ -222,14 +222,20 @@ def main(argv=None) -> int:
             print(f"{prog}: note: {_one_line(note)}", file=sys.stderr)
         for w in {str(w.message) for w in caught}:
             print(f"{prog}: warning: {_one_line(w)}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(result.to_dict(), allow_nan=False, default=_json_default))
-    else:
-        print(result)
-        if args.report:
-            print(f"\nreport written to {args.report}")
-        if getattr(args, "png", None):
-            print(f"heat map written to {args.png}")
+    try:
+        if args.json:
+            print(json.dumps(result.to_dict(), allow_nan=False, default=_json_default))
+        else:
+            print(result)
+            if args.report:
+                print(f"\nreport written to {args.report}")
+            if getattr(args, "png", None):
+                print(f"heat map written to {args.png}")
+        sys.stdout.flush()
+    except BrokenPipeError:   # the reader went away (e.g. "| head"): stop quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

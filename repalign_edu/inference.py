@@ -76,6 +76,7 @@ from . import _inference_engines as eng
 from ._validation import check_option, check_seed
 from .backends import resolve_backend
 from .measures import mutual_knn as _mutual_knn
+from .neighbors import cycle_knn as _cycle_knn
 from .registry import MeasureInfo, resolve_measure
 
 #: default memory budget for stored matrices (bytes)
@@ -292,7 +293,7 @@ def _check_unit(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
             or not 0.0 < float(value) < 1.0:
         raise ValueError(f"{name} must be a number strictly between 0 and 1; got {value!r} "
-                         f"(e.g. {name}=0.05 for alpha, 0.95 for a level).")
+                         f"(e.g. {name}={0.95 if name == 'level' else 0.05}).")
     return float(value)
 
 
@@ -592,12 +593,14 @@ def bootstrap_ci(X, Y, measure="cka", *, n_resamples: int = 1000, level: float =
     if self_pairs == "auto":
         unbiased = measure_kwargs.get("debiased") or measure_kwargs.get("estimator") == "unbiased"
         diagonal_heavy = measure_kwargs.get("kernel", "linear") in ("linear", "polynomial")
-        self_pairs = "drop" if info.func is _mutual_knn or (unbiased and diagonal_heavy) else "keep"
+        self_pairs = ("drop" if info.func in (_mutual_knn, _cycle_knn) or (unbiased and diagonal_heavy)
+                      else "keep")
     engine, route = eng.make_bootstrap_engine(info, X, Y, measure_kwargs, backend,
                                               memory_budget, self_pairs)
     n = engine.n
     stat = float(engine.values(np.ones((1, n)))[0])
     if not math.isfinite(stat):
+        eng.call_measure(info, X, Y, measure_kwargs, backend)   # raises the measure's own error
         raise ValueError(f"measure {info.name!r} is not finite on the full sample; check X and Y.")
     if method == "jackknife" or method == "bca":
         jack = engine.jackknife()

@@ -273,6 +273,8 @@ class MeasureRow:
     ci_high: float | None = None
     ci_method: str | None = None
     n_resamples: int = 0
+    #: values the interval was formed from: the resamples, or the n leave-one-out values
+    n_replicates: int = 0
 
     def to_dict(self) -> dict:
         d = {"measure": self.measure, "kwargs": dict(self.kwargs), "kind": self.kind,
@@ -282,7 +284,8 @@ class MeasureRow:
                      threshold=self.threshold, calibrated=self.calibrated)
         if self.ci_level is not None:
             d["ci"] = {"level": self.ci_level, "low": self.ci_low, "high": self.ci_high,
-                       "method": self.ci_method, "n_resamples": self.n_resamples}
+                       "method": self.ci_method, "n_resamples": self.n_resamples,
+                       "n_replicates": self.n_replicates}
         return d
 
 
@@ -532,7 +535,8 @@ def _compare_inference(inf, name, X, Y, kwargs, *, permutations, alpha, seed, ba
                             progress)
         res = inf.bootstrap_ci(X, Y, name, **kw, **kwargs)
         extra.update(ci_level=ci, ci_low=float(res.low), ci_high=float(res.high),
-                     ci_method=str(res.method), n_resamples=n_resamples)
+                     ci_method=str(res.method), n_resamples=int(res.n_resamples),
+                     n_replicates=int(len(res.replicates)))
     return extra
 
 

@@ -552,3 +552,25 @@ def test_compare_report_holds_numbers(data, capsys):
     assert f"{ra.mutual_knn(X, Y, k=5):.4g}" in page.text
     assert len(page.images) == 1 and page.images[0].startswith("data:image/png;base64,")
     assert "lesson 04" in page.text
+
+
+def test_subprocess_broken_pipe_is_quiet(data, env):
+    """`repalign ... | head -c 1`: the reader goes away; no traceback, exit 0."""
+    d, X, Y = data
+    p = subprocess.Popen([sys.executable, "-m", "repalign_edu", "compare", "a.npy", "b.npy",
+                          "--measures", "cka,cka-rbf,mutual-knn:k=5"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, cwd=d)
+    p.stdout.close()                                   # nobody reads the output
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=300) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_jackknife_interval_reports_its_leave_one_out_values():
+    X = np.random.default_rng(3).normal(size=(40, 4))
+    Y = X + np.random.default_rng(4).normal(size=(40, 4))
+    row = report.compare(X, Y, measures=["mutual-knn:k=3"], ci=0.9, n_resamples=50, seed=0).rows[0]
+    ci = row.to_dict()["ci"]
+    assert ci["method"] == "jackknife" and ci["n_resamples"] == 0 and ci["n_replicates"] == 40
+    row = report.compare(X, Y, measures=["cka"], ci=0.9, n_resamples=50, seed=0).rows[0]
+    assert row.to_dict()["ci"]["n_resamples"] == 50 == row.to_dict()["ci"]["n_replicates"]

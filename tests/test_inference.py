@@ -361,3 +361,10 @@ def test_calibrate_layers_takes_dicts_and_rejects_non_arrays():
     np.testing.assert_array_equal(as_dict.null, as_list.null)
     with pytest.raises(ValueError, match="layers_X"):
         ra.calibrate_layers(["ab", "cd"], [Y], "cka", n_permutations=20)
+
+
+def test_bootstrap_reports_the_measures_own_error_for_a_bad_k():
+    X, Y = _pair(30, seed=8)
+    for name in ("knn_jaccard", "cycle_knn", "mutual_knn", "cknna"):
+        with pytest.raises(ValueError, match=r"1 <= k < n = 30"):
+            ra.bootstrap_ci(X, Y, name, n_resamples=5, seed=0, k=100)

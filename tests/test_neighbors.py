@@ -176,3 +176,28 @@ def test_extreme_scales_give_the_same_values(scale):
         for backend in ("numpy", "cpu"):
             assert f(scale * X, Y, backend=backend) == pytest.approx(f(X, Y, backend=backend),
                                                                       rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 3, 6])
+def test_cycle_knn_jackknife_and_resamples_match_the_measure(k):
+    """The cycle k-NN bootstrap engine: leave-one-out values from (k+1)-lists found once,
+    and subsample values, equal the measure recomputed on the kept rows (ties included)."""
+    from repalign_edu import _inference_engines as eng
+    from repalign_edu.registry import resolve_measure
+
+    rng = np.random.default_rng(11)
+    X, Y = _pair(12, n=50)
+    X[7], Y[30] = X[3], Y[12]                           # exact ties
+    engine, route = eng.make_bootstrap_engine(resolve_measure("cycle_knn"), X, Y, {"k": k},
+                                              "cpu", 2e9, "drop")
+    assert route == "k-NN on distinct rows"
+    want = [ra.cycle_knn(np.delete(X, i, 0), np.delete(Y, i, 0), k) for i in range(50)]
+    np.testing.assert_allclose(engine.jackknife(), want, rtol=0, atol=1e-15)
+    counts = (rng.random((4, 50)) < 0.7).astype(np.int64)
+    got = engine.values(counts)
+    for c, g in zip(counts, got):
+        idx = np.flatnonzero(c)
+        assert g == pytest.approx(ra.cycle_knn(X[idx], Y[idx], k), abs=1e-15)
+    ci = ra.bootstrap_ci(X, Y, "cycle_knn", method="jackknife", k=k)
+    assert ci.route == "k-NN on distinct rows" and ci.low <= ci.statistic <= ci.high
+    assert ra.bootstrap_ci(X, Y, "cycle_knn", n_resamples=20, seed=0, k=k).self_pairs == "drop"
