@@ -34,7 +34,7 @@ from .backends import cpu, cpu_inference
 from .backends.numpy_ref import center as np_center
 from .backends.stats import _hsic_b, _hsic_u, stream_inputs
 from .kernels import KernelParams, shifted_power
-from .neighbors import _unit_rows as _nb_unit_rows, cycle_knn
+from .neighbors import _check_k, _unit_rows as _nb_unit_rows, cycle_knn
 
 #: row block used when forming stored Gram matrices (float64 rows of n)
 _BLOCK_ROWS = 512
@@ -677,18 +677,15 @@ def _cycle_hit(NX, NY, k, i, r):
     return 0
 
 
-class CycleKnnBootEngine:
+class CycleKnnBootEngine(KnnBootEngine):
     """Cycle k-NN of a resample: neighbour sets among the distinct drawn rows, as for
-    :class:`KnnBootEngine`; each row's hit counts c_i times.  The jackknife uses
-    (k+1)-neighbour lists found once."""
+    :class:`KnnBootEngine` (whose ``values`` it shares); each row's hit counts c_i
+    times.  The jackknife uses (k+1)-neighbour lists found once."""
 
     def __init__(self, X, Y, k, self_pairs):
         X, Y = as_pair(X, Y)
         n = X.shape[0]
-        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-            raise ValueError(f"k must be an integer with 1 <= k < n = {n}; got k={k!r}: "
-                             "choose a smaller k.")
-        self.Xn, self.Yn, self.k, self.n = _nb_unit_rows(X, "X"), _nb_unit_rows(Y, "Y"), int(k), n
+        self.Xn, self.Yn, self.k, self.n = _nb_unit_rows(X, "X"), _nb_unit_rows(Y, "Y"), _check_k(k, n), n
         self.drop = self_pairs == "drop"
 
     def _score(self, idx, weights):
@@ -698,17 +695,6 @@ class CycleKnnBootEngine:
         NY = cpu.knn_sets(self.Yn[idx], self.k)
         hits = (NX[NY] == np.arange(len(idx))[:, None, None]).any(axis=(1, 2))
         return float(weights @ hits) / float(weights.sum())
-
-    def values(self, counts):
-        out = np.empty(len(counts))
-        for q, c in enumerate(np.asarray(counts, dtype=np.int64)):
-            if self.drop:
-                idx = np.flatnonzero(c)
-                out[q] = self._score(idx, c[idx].astype(np.float64))
-            else:
-                idx = np.repeat(np.arange(self.n), c)
-                out[q] = self._score(idx, np.ones(len(idx)))
-        return out
 
     def jackknife(self):
         n, k = self.n, self.k
