@@ -300,6 +300,20 @@ def _pair_rows(X, XT, axi, axj, Y, YT, ayi, ayj, kx, ky, oxi, oxj, oyi, oyj, use
                 DY[r, t] -= oy + oyj[j0 + t]
 
 
+@njit(cache=_CACHE)
+def _lane_totals(lanes, w):
+    """(sum K L, sum K K, sum L L) of a tile: the per-column lanes[0..2, :w] added in column
+    order (shared by the cpu and dask tile loops, so both sum in the same order)."""
+    kl = 0.0
+    kk = 0.0
+    ll = 0.0
+    for t in range(w):
+        kl += lanes[0, t]
+        kk += lanes[1, t]
+        ll += lanes[2, t]
+    return kl, kk, ll
+
+
 # --------------------------------------------------------------------------- Gram statistics
 @njit(cache=_CACHE)
 def _stats_pair(X, XT, nx, Y, YT, ny, kx, ky, I, J, slot, sums, dk, dl, offx, offy, use_off):
@@ -355,13 +369,7 @@ def _stats_pair(X, XT, nx, Y, YT, ny, kx, ky, I, J, slot, sums, dk, dl, offx, of
             if I == J:
                 dk[i0 + r] = kr[i0 + r - j_start]
                 dl[i0 + r] = lr[i0 + r - j_start]
-    kl = 0.0
-    kk = 0.0
-    ll = 0.0
-    for t in range(w):
-        kl += s_kl[t]
-        kk += s_kk[t]
-        ll += s_ll[t]
+    kl, kk, ll = _lane_totals(lanes, w)
     weight = 1.0 if I == J else 2.0
     slot[0] = weight * kl
     slot[1] = weight * kk

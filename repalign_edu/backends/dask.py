@@ -71,7 +71,7 @@ import numpy as np
 from numba import njit
 
 from . import cpu
-from .cpu import ROWS, TILE, _apply_kernel, _dots, _knn_push, _pair_rows
+from .cpu import ROWS, TILE, _apply_kernel, _dots, _knn_push, _lane_totals, _pair_rows
 from .stats import GramStats, _nearly_one, centring_offset, three_products
 
 # capabilities (see :mod:`.base`)
@@ -288,13 +288,7 @@ def _pair_kernel(Xi, XjT, axi, axj, Yi, YjT, ayi, ayj, kx, ky, oxi, oxj, oyi, oy
                         for t in range(w):
                             ck[b0 + t] += kr[t]
                             cl[b0 + t] += lr[t]
-            kl = 0.0
-            kk = 0.0
-            ll = 0.0
-            for t in range(w):
-                kl += s_kl[t]
-                kk += s_kk[t]
-                ll += s_ll[t]
+            kl, kk, ll = _lane_totals(lanes, w)
             weight = 1.0 if diag_tile else 2.0
             out[0] += weight * kl
             out[1] += weight * kk
